@@ -1,0 +1,3 @@
+from teleport_pd_cli.cli import main
+
+main()
