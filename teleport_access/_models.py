@@ -1,0 +1,222 @@
+"""Typed, immutable domain models of the Teleport resources access-request automation works with.
+
+Protobuf messages stay at the edge (`teleport_access._convert`); everything else in this package,
+and every consumer of it, speaks these classes. All are frozen attrs classes: change one with
+`attrs.evolve`. Sequences are stored as tuples and `map<string, []string>` values (Teleport's
+`wrappers.LabelValues`: traits, annotations) as plain dicts of tuples that must be treated as
+read-only. Timestamps are timezone-aware UTC datetimes, or None when Teleport sent none (or sent
+Go's zero time).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import TypeAlias
+
+import attrs
+
+#: A Teleport `map<string, []string>`: traits, system annotations, review annotations.
+Labels: TypeAlias = Mapping[str, tuple[str, ...]]
+
+
+def to_labels(value: Mapping[str, Iterable[str]] | None) -> dict[str, tuple[str, ...]]:
+    """Copy a mapping of string lists into the read-only form the models store."""
+    if not value:
+        return {}
+    return {str(key): tuple(values) for key, values in value.items()}
+
+
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):  # a bare string is a common mistake; never split it into letters
+        raise TypeError(f"expected a sequence of strings, got the string {value!r}")
+    return tuple(value)
+
+
+class RequestState(enum.IntEnum):
+    """`types.RequestState`. Values Teleport adds later decode as pseudo-members `UNKNOWN_<n>`."""
+
+    NONE = 0
+    PENDING = 1
+    APPROVED = 2
+    DENIED = 3
+    PROMOTED = 4
+
+    @classmethod
+    def _missing_(cls, value: object) -> RequestState | None:
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        member = int.__new__(cls, value)
+        member._name_ = f"UNKNOWN_{value}"
+        member._value_ = value
+        return member
+
+    @property
+    def is_pending(self) -> bool:
+        return self is RequestState.PENDING
+
+    @property
+    def is_resolved(self) -> bool:
+        """APPROVED, DENIED or PROMOTED: the request will not change state again."""
+        return self in (RequestState.APPROVED, RequestState.DENIED, RequestState.PROMOTED)
+
+
+@attrs.frozen(kw_only=True)
+class AccessReviewThreshold:
+    """`types.AccessReviewThreshold`: how many matching approvals/denials resolve a request."""
+
+    name: str = ""
+    filter: str = ""
+    approve: int = 0
+    deny: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class AccessReview:
+    """`types.AccessReview`: one reviewer's verdict on an access request."""
+
+    author: str = ""
+    proposed_state: RequestState = RequestState.NONE
+    reason: str = ""
+    created: datetime | None = None
+    roles: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    annotations: Labels = attrs.field(factory=dict, converter=to_labels)
+    threshold_indexes: tuple[int, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen(kw_only=True)
+class AccessRequest:
+    """`types.AccessRequestV3`: a user's request for roles, with its reviews and state."""
+
+    id: str
+    user: str = ""
+    roles: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    state: RequestState = RequestState.NONE
+    request_reason: str = ""
+    resolve_reason: str = ""
+    created: datetime | None = None
+    #: When the granted access would end.
+    expires: datetime | None = None
+    #: When the request resource itself expires (Metadata.Expires); Teleport deletes it then.
+    resource_expires: datetime | None = None
+    max_duration: datetime | None = None
+    system_annotations: Labels = attrs.field(factory=dict, converter=to_labels)
+    resolve_annotations: Labels = attrs.field(factory=dict, converter=to_labels)
+    reviews: tuple[AccessReview, ...] = attrs.field(default=(), converter=tuple)
+    thresholds: tuple[AccessReviewThreshold, ...] = attrs.field(default=(), converter=tuple)
+    suggested_reviewers: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+
+
+@attrs.frozen(kw_only=True)
+class AccessRequestFilter:
+    """`types.AccessRequestFilter`: which requests to list. Empty fields match everything."""
+
+    id: str = ""
+    user: str = ""
+    state: RequestState = RequestState.NONE
+
+
+@attrs.frozen(kw_only=True)
+class PluginData:
+    """One plugin's string map stored by Teleport beside an access request."""
+
+    request_id: str
+    plugin: str
+    data: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
+
+
+@attrs.frozen(kw_only=True)
+class ClaimMapping:
+    """`types.ClaimMapping`: an external claim value that grants roles."""
+
+    claim: str = ""
+    value: str = ""
+    roles: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+
+
+@attrs.frozen(kw_only=True)
+class ReviewConditions:
+    """`types.AccessReviewConditions` (`review_requests`): which requests a role may review."""
+
+    roles: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    claims_to_roles: tuple[ClaimMapping, ...] = attrs.field(default=(), converter=tuple)
+    where: str = ""
+    preview_as_roles: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+
+
+@attrs.frozen(kw_only=True)
+class RequestConditions:
+    """`types.AccessRequestConditions` (`request`): which roles a role may request, and how."""
+
+    roles: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    claims_to_roles: tuple[ClaimMapping, ...] = attrs.field(default=(), converter=tuple)
+    annotations: Labels = attrs.field(factory=dict, converter=to_labels)
+    thresholds: tuple[AccessReviewThreshold, ...] = attrs.field(default=(), converter=tuple)
+    suggested_reviewers: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    search_as_roles: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    max_duration: timedelta | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RoleConditions:
+    """The parts of `types.RoleConditions` that access requests use."""
+
+    request: RequestConditions | None = None
+    review_requests: ReviewConditions | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Role:
+    """`types.RoleV6`, reduced to what access requests and reviews need."""
+
+    name: str
+    version: str = "v7"
+    allow: RoleConditions = attrs.field(factory=RoleConditions)
+    deny: RoleConditions = attrs.field(factory=RoleConditions)
+
+
+@attrs.frozen(kw_only=True)
+class User:
+    """`types.UserV2`: a user's roles and traits."""
+
+    name: str
+    roles: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    traits: Labels = attrs.field(factory=dict, converter=to_labels)
+
+
+@attrs.frozen(kw_only=True)
+class ServerInfo:
+    """What `Ping` says about the cluster."""
+
+    cluster_name: str
+    server_version: str
+    proxy_public_addr: str = ""
+    advanced_access_workflows: bool = False
+    remote_addr: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class AccessRequestPut:
+    """An access request was created or changed (or, with `reconciled`, found on reconnect)."""
+
+    request: AccessRequest
+    #: True when the watcher produced this event from a listing after (re)connecting rather than
+    #: from the stream, so consumers know it may repeat what they have already seen.
+    reconciled: bool = False
+
+    @property
+    def request_id(self) -> str:
+        return self.request.id
+
+
+@attrs.frozen(kw_only=True)
+class AccessRequestDelete:
+    """An access request was deleted or expired; only its id is known."""
+
+    request_id: str
+    #: True when the watcher inferred the deletion from a listing after (re)connecting.
+    reconciled: bool = False
+
+
+AccessRequestEvent: TypeAlias = AccessRequestPut | AccessRequestDelete
