@@ -219,4 +219,14 @@ class AccessRequestDelete:
     reconciled: bool = False
 
 
+@attrs.frozen(kw_only=True)
+class WatchInit:
+    """The first message of a watch stream: the server is now sending events."""
+
+    #: Kinds the server confirmed (newer servers send them in a WatchStatus); empty from older ones.
+    confirmed_kinds: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+
+
 AccessRequestEvent: TypeAlias = AccessRequestPut | AccessRequestDelete
+#: What one watch connection yields: a WatchInit first, then request events.
+WatchMessage: TypeAlias = WatchInit | AccessRequestPut | AccessRequestDelete
