@@ -34,6 +34,28 @@ def _strings(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
+# Non-generic converters: mypy's attrs plugin cannot solve `converter=tuple`/`dict` type variables,
+# which would make every call site fail `mypy --strict`. Behaviour is exactly tuple()/dict().
+def _ints(value: Iterable[int]) -> tuple[int, ...]:
+    return tuple(value)
+
+
+def _reviews(value: Iterable[AccessReview]) -> tuple[AccessReview, ...]:
+    return tuple(value)
+
+
+def _thresholds(value: Iterable[AccessReviewThreshold]) -> tuple[AccessReviewThreshold, ...]:
+    return tuple(value)
+
+
+def _claims(value: Iterable[ClaimMapping]) -> tuple[ClaimMapping, ...]:
+    return tuple(value)
+
+
+def _string_map(value: Mapping[str, str]) -> dict[str, str]:
+    return dict(value)
+
+
 class RequestState(enum.IntEnum):
     """`types.RequestState`. Values Teleport adds later decode as pseudo-members `UNKNOWN_<n>`."""
 
@@ -82,7 +104,7 @@ class AccessReview:
     created: datetime | None = None
     roles: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     annotations: Labels = attrs.field(factory=dict, converter=to_labels)
-    threshold_indexes: tuple[int, ...] = attrs.field(default=(), converter=tuple)
+    threshold_indexes: tuple[int, ...] = attrs.field(default=(), converter=_ints)
 
 
 @attrs.frozen(kw_only=True)
@@ -103,8 +125,8 @@ class AccessRequest:
     max_duration: datetime | None = None
     system_annotations: Labels = attrs.field(factory=dict, converter=to_labels)
     resolve_annotations: Labels = attrs.field(factory=dict, converter=to_labels)
-    reviews: tuple[AccessReview, ...] = attrs.field(default=(), converter=tuple)
-    thresholds: tuple[AccessReviewThreshold, ...] = attrs.field(default=(), converter=tuple)
+    reviews: tuple[AccessReview, ...] = attrs.field(default=(), converter=_reviews)
+    thresholds: tuple[AccessReviewThreshold, ...] = attrs.field(default=(), converter=_thresholds)
     suggested_reviewers: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
 
@@ -123,7 +145,7 @@ class PluginData:
 
     request_id: str
     plugin: str
-    data: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
+    data: Mapping[str, str] = attrs.field(factory=dict, converter=_string_map)
 
 
 @attrs.frozen(kw_only=True)
@@ -140,7 +162,7 @@ class ReviewConditions:
     """`types.AccessReviewConditions` (`review_requests`): which requests a role may review."""
 
     roles: tuple[str, ...] = attrs.field(default=(), converter=_strings)
-    claims_to_roles: tuple[ClaimMapping, ...] = attrs.field(default=(), converter=tuple)
+    claims_to_roles: tuple[ClaimMapping, ...] = attrs.field(default=(), converter=_claims)
     where: str = ""
     preview_as_roles: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
@@ -150,9 +172,9 @@ class RequestConditions:
     """`types.AccessRequestConditions` (`request`): which roles a role may request, and how."""
 
     roles: tuple[str, ...] = attrs.field(default=(), converter=_strings)
-    claims_to_roles: tuple[ClaimMapping, ...] = attrs.field(default=(), converter=tuple)
+    claims_to_roles: tuple[ClaimMapping, ...] = attrs.field(default=(), converter=_claims)
     annotations: Labels = attrs.field(factory=dict, converter=to_labels)
-    thresholds: tuple[AccessReviewThreshold, ...] = attrs.field(default=(), converter=tuple)
+    thresholds: tuple[AccessReviewThreshold, ...] = attrs.field(default=(), converter=_thresholds)
     suggested_reviewers: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     search_as_roles: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     max_duration: timedelta | None = None
