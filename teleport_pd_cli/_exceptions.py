@@ -1,0 +1,45 @@
+"""Every exception `teleport_pd_cli` raises itself.
+
+    TpdError                  base: the CLI turns it into `Error: <message>` and a non-zero exit
+    └── ConfigError           the config file (or an environment variable) is unreadable or invalid
+
+The libraries raise their own trees (`teleport_access.TeleportError`,
+`pagerduty_client`'s base error); the daemon and the CLI translate or report those.
+"""
+
+from __future__ import annotations
+
+
+class TpdError(Exception):
+    """Base of every error raised by teleport_pd_cli. The message is complete and user-facing."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(TpdError):
+    """The configuration cannot be used. The message names the file and the key.
+
+    `path` is the config file (None for settings built in code), `key` the dotted key such as
+    `pagerduty.api_key` (None when the problem is the file itself, e.g. malformed TOML), and
+    `line`/`column` are set for TOML syntax errors (1-based).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        key: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.key = key
+        self.line = line
+        self.column = column
