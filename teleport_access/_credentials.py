@@ -67,10 +67,15 @@ _KEY_LABELS = {
     "EC PRIVATE KEY": "a SEC1 EC key",
     "PRIVATE KEY": "a PKCS#8 key",
 }
-_IDENTITY_FILE_HELP = (
-    "Create one with `tctl auth sign --user=<user> --format=file --out=<path>`, "
-    "or use the `identity` file of a tbot identity output."
-)
+
+
+def _identity_file_help(path: str = "") -> str:
+    return (
+        f"Create one with `tctl auth sign --user=<user> --format=file --out={path or '<path>'}`, "
+        "or use the `identity` file of a tbot identity output."
+    )
+
+
 _TLS_FILES_HELP = (
     "`tctl auth sign --user=<user> --format=tls --out=<prefix>` writes <prefix>.key, "
     "<prefix>.crt and <prefix>.cas."
@@ -442,7 +447,7 @@ def parse_identity_file(data: bytes, *, source: str = "", check_validity: bool =
     if not blocks:
         raise CredentialsError(
             f"{what} contains no private key: an identity file starts with a PEM block "
-            "('-----BEGIN ... PRIVATE KEY-----'). " + _IDENTITY_FILE_HELP,
+            "('-----BEGIN ... PRIVATE KEY-----'). " + _identity_file_help(source),
             path=source or None,
         )
     if blocks[0].label == "CERTIFICATE":
@@ -497,7 +502,7 @@ def load_identity_file(path: str | os.PathLike[str], *, check_validity: bool = T
     when the file is readable by group or others.
     """
     name = os.fspath(path)
-    data, info = _read_file(name, "Identity file", _IDENTITY_FILE_HELP)
+    data, info = _read_file(name, "Identity file", _identity_file_help(name))
     _warn_if_exposed(name, info, "Identity file")
     return parse_identity_file(data, source=name, check_validity=check_validity)
 
@@ -625,7 +630,7 @@ class RefreshingIdentityFile:
         self._interval = interval.total_seconds()
         self._clock = clock
         self._lock = threading.Lock()
-        data, info = _read_file(self._path, "Identity file", _IDENTITY_FILE_HELP)
+        data, info = _read_file(self._path, "Identity file", _identity_file_help(self._path))
         _warn_if_exposed(self._path, info, "Identity file")
         self._identity = parse_identity_file(data, source=self._path)
         self._data = data
@@ -649,8 +654,10 @@ class RefreshingIdentityFile:
         if now - self._checked_at >= self._interval:
             with self._lock:
                 if now - self._checked_at >= self._interval:
-                    self._checked_at = now
                     self._reload()
+                    # Stamped after the read, so that callers arriving meanwhile wait on the
+                    # lock and get the new identity rather than the one being replaced.
+                    self._checked_at = now
         return self._identity
 
     def refresh(self) -> bool:
@@ -659,12 +666,13 @@ class RefreshingIdentityFile:
         Never raises; a failed reload keeps the previous identity and logs a warning.
         """
         with self._lock:
+            changed = self._reload()
             self._checked_at = self._clock()
-            return self._reload()
+            return changed
 
     def _reload(self) -> bool:
         try:
-            data, info = _read_file(self._path, "Identity file", _IDENTITY_FILE_HELP)
+            data, info = _read_file(self._path, "Identity file", _identity_file_help(self._path))
             if data == self._data:
                 self._warn_if_held_identity_expired()
                 return False

@@ -277,6 +277,8 @@ class TestCertificateAuthority:
         """
         if not username:
             raise ValueError("username must not be empty")
+        if ttl <= timedelta(0):
+            raise ValueError(f"ttl must be positive, got {ttl}")
         key = _new_key(key_type)
         key_pem = _private_key_pem(key, key_format)
         if not_before is None:
@@ -285,8 +287,6 @@ class TestCertificateAuthority:
         else:
             start = not_before if not_before.tzinfo else not_before.replace(tzinfo=UTC)
             end = start + ttl
-        if end <= start:
-            raise ValueError("ttl must be positive")
         # Teleport's subject: CN=user, O=each role (pkix order puts O before CN).
         subject = x509.Name(
             [x509.NameAttribute(NameOID.ORGANIZATION_NAME, role) for role in roles]
