@@ -305,7 +305,7 @@ class Identity:
 
     @property
     def key_type(self) -> str:
-        """ "rsa", "ecdsa" or "ed25519"."""
+        """The key's algorithm: "rsa", "ecdsa" or "ed25519"."""
         return self._key_type
 
     def check_valid(self, now: datetime | None = None) -> None:
