@@ -399,5 +399,26 @@ class TestCertificateAuthority:
         _write_private(cas_path, b"".join(identity.ca_pems))
         return key_path, cert_path, cas_path
 
+    def write_tbot_destination(self, directory: str | os.PathLike[str], identity: Identity) -> Path:
+        """Write the files of a tbot `identity` output into `directory`; return the directory.
+
+        `identity` (the identity file), `key`, `tlscert`, `key-cert.pub`, `teleport-host-ca.crt`,
+        `teleport-user-ca.crt` and `known_hosts`, all mode 0600, the names tbot uses.
+        """
+        base = Path(directory)
+        base.mkdir(parents=True, exist_ok=True)
+        files = {
+            "identity": self.identity_file_bytes(identity),
+            "key": identity.private_key_pem,
+            "tlscert": identity.certificate_pem,
+            "key-cert.pub": (identity.ssh_certificate or "").encode() + b"\n",
+            "teleport-host-ca.crt": b"".join(identity.ca_pems),
+            "teleport-user-ca.crt": self.user_ca_pem,
+            "known_hosts": "".join(line + "\n" for line in identity.ssh_ca_lines).encode(),
+        }
+        for name, data in files.items():
+            _write_private(base / name, data)
+        return base
+
     def __repr__(self) -> str:
         return f"TestCertificateAuthority(cluster_name={self.cluster_name!r})"

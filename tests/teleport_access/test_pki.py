@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from teleport_access._credentials import Identity, load_identity_file
+from teleport_access._credentials import Identity, load_identity_file, load_tls_files
 from teleport_access.testing._pki import TestCertificateAuthority
 
 CLUSTER = "example.com"
@@ -443,3 +443,29 @@ def test_ed25519_identity_completes_mutual_tls_with_openssl(
     peer = seen["peer"]
     assert isinstance(peer, dict)
     assert (("commonName", "bot"),) in peer["subject"]
+
+
+def test_tbot_destination_loads_as_identity_file_and_as_three_tls_files(
+    ca: TestCertificateAuthority, identity: Identity, tmp_path: Path
+) -> None:
+    destination = ca.write_tbot_destination(tmp_path / "bot", identity)
+    names = sorted(path.name for path in destination.iterdir())
+    assert names == sorted(
+        [
+            "identity",
+            "key",
+            "tlscert",
+            "key-cert.pub",
+            "teleport-host-ca.crt",
+            "teleport-user-ca.crt",
+            "known_hosts",
+        ]
+    )
+    for path in destination.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    from_file = load_identity_file(destination / "identity")
+    from_tls = load_tls_files(
+        destination / "key", destination / "tlscert", destination / "teleport-host-ca.crt"
+    )
+    assert from_file.certificate_pem == from_tls.certificate_pem == identity.certificate_pem
+    assert (destination / "known_hosts").read_text().startswith("@cert-authority ")
