@@ -1,14 +1,10 @@
-"""Credentials: identity files and the three TLS files become an `Identity`; identity sources.
+"""Credentials from disk: identity files and the three TLS files become an `Identity`; sources.
 
-An `Identity` is what a client needs for mutual TLS with the Auth Service: the private key, the
-TLS client certificate, and the cluster's TLS CA certificates as the only trust roots. Every
-`Identity` is consistent by construction (the key parses, is of a type Teleport issues, and
-matches the certificate; there is at least one CA). Whether it is valid *now* is a separate
-check (`check_valid`), done by the loaders and by callers before they connect.
-
-Loading reports every problem as `CredentialsError` (or `CredentialsExpired`) with a message that
-names the file, the line where it helps, and what to do. No message or log line ever contains key
-material.
+An `Identity` (defined in `_identity.py`) is what a client needs for mutual TLS with the Auth
+Service: the private key, the TLS client certificate, and the cluster's TLS CA certificates as
+the only trust roots. This module reads the files, checks their layout, and reports every problem
+as `CredentialsError` (or `CredentialsExpired`) with a message that names the file, the line where
+it helps, and what to do. No message or log line ever contains key material.
 
 `IdentitySource` hands the current identity to a client: `StaticIdentity` for one loaded once,
 `RefreshingIdentityFile` for a file that tbot (or a cron job) rewrites, re-read at most once per
@@ -23,23 +19,25 @@ import stat
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Protocol, TypeAlias, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-import attrs
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import NameOID
-
-from teleport_access._exceptions import CredentialsError, CredentialsExpired
+from teleport_access._exceptions import CredentialsError
+from teleport_access._identity import (
+    Identity,
+    canonical_pem,
+    check_key_matches,
+    finish_identity,
+    format_time,
+    parse_certificate,
+    parse_private_key,
+    validity_problem,
+)
 from teleport_access._identity_file import (
     IdentityFileFormatError,
     PemBlock,
     decode_identity_file,
-    encode_pem,
     scan_pem_blocks,
 )
 
@@ -55,18 +53,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
-
 # Identity files are a few kilobytes; refuse to slurp something that plainly is not one.
 MAX_FILE_SIZE = 1024 * 1024
-
-# The curves Teleport issues keys on (P-256 today, P-384 for some CAs) and TLS stacks accept.
-_SUPPORTED_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
-_KEY_LABELS = {
-    "RSA PRIVATE KEY": "a PKCS#1 RSA key",
-    "EC PRIVATE KEY": "a SEC1 EC key",
-    "PRIVATE KEY": "a PKCS#8 key",
-}
 
 
 def _identity_file_help(path: str = "") -> str:
@@ -80,270 +68,6 @@ _TLS_FILES_HELP = (
     "`tctl auth sign --user=<user> --format=tls --out=<prefix>` writes <prefix>.key, "
     "<prefix>.crt and <prefix>.cas."
 )
-
-
-# --- parsing helpers shared by Identity and the loaders -----------------------------------------
-
-
-def _pem(label: str, der: bytes) -> bytes:
-    """A canonical PEM encoding (64-column base64), whatever layout the file had."""
-    return encode_pem(label, der)
-
-
-def _human_duration(delta: timedelta) -> str:
-    """'3 hours 5 minutes', '2 days 4 hours', '12 seconds': the two largest units."""
-    seconds = int(abs(delta.total_seconds()))
-    units = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
-    parts: list[str] = []
-    for name, size in units:
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count} {name}{'' if count == 1 else 's'}")
-        if len(parts) == 2:
-            break
-    return " ".join(parts) if parts else "0 seconds"
-
-
-def _format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _parse_private_key(block: PemBlock, where: str) -> PrivateKey:
-    """Parse the key block; `where` starts every message ("Identity file '/x' (line 1)")."""
-    label = block.label
-    if block.encrypted or label == "ENCRYPTED PRIVATE KEY":
-        raise CredentialsError(
-            f"{where}: the private key is encrypted. Teleport identity files hold an unencrypted "
-            "key; issue a new one with `tctl auth sign` or tbot."
-        )
-    if "PIV" in label or "YUBIKEY" in label:
-        raise CredentialsError(
-            f"{where}: the private key is held by a hardware token ({label}), which a plugin "
-            "cannot use. Issue a software key with `tctl auth sign --format=file` or tbot."
-        )
-    if label not in _KEY_LABELS:
-        if label == "CERTIFICATE":
-            problem = "expected a private key but found a CERTIFICATE"
-        else:
-            problem = f"the private key has an unsupported PEM type {label!r}"
-        raise CredentialsError(
-            f"{where}: {problem} (expected RSA PRIVATE KEY, EC PRIVATE KEY or PRIVATE KEY)."
-        )
-    try:
-        key = serialization.load_pem_private_key(_pem(label, block.der), password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        # The library's message is not shown: it adds nothing a user can act on.
-        raise CredentialsError(
-            f"{where}: the private key could not be parsed as {_KEY_LABELS[label]} "
-            f"({label}); the file is damaged or not a private key."
-        ) from None
-    return _check_key_type(key, where)
-
-
-def _check_key_type(key: object, where: str) -> PrivateKey:
-    if isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
-        return key
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        if key.curve.name in _SUPPORTED_CURVES:
-            return key
-        kind = f"an ECDSA key on curve {key.curve.name}"
-    else:
-        kind = f"a {type(key).__name__.removeprefix('_').replace('PrivateKey', '')} key"
-    raise CredentialsError(
-        f"{where}: the private key is {kind}, which Teleport does not issue; expected RSA, "
-        "ECDSA (P-256, P-384 or P-521) or Ed25519."
-    )
-
-
-def _parse_certificate(block: PemBlock, where: str, role: str) -> x509.Certificate:
-    """`role` is "TLS certificate" or "TLS CA certificate", for messages."""
-    if block.label != "CERTIFICATE":
-        raise CredentialsError(f"{where}: expected the {role} but found a {block.label} block.")
-    try:
-        return x509.load_der_x509_certificate(block.der)
-    except ValueError:
-        raise CredentialsError(
-            f"{where}: the {role} is not a valid X.509 certificate; the file is damaged."
-        ) from None
-
-
-def _public_key_der(key: object) -> bytes | None:
-    if isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
-        return key.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    return None
-
-
-def _check_key_matches(key: PrivateKey, cert: x509.Certificate, where: str) -> None:
-    try:
-        cert_key = _public_key_der(cert.public_key())
-    except (ValueError, UnsupportedAlgorithm):
-        cert_key = None
-    if cert_key is None:
-        raise CredentialsError(
-            f"{where}: the TLS certificate carries a public key of a type Teleport does not issue."
-        )
-    if cert_key != _public_key_der(key.public_key()):
-        raise CredentialsError(
-            f"{where}: the private key does not match the TLS certificate (issued to "
-            f"{_first(cert.subject, NameOID.COMMON_NAME)!r}); they come from different "
-            "issuances. Write them again together with `tctl auth sign` or tbot."
-        )
-
-
-def _values(name: x509.Name, oid: x509.ObjectIdentifier) -> tuple[str, ...]:
-    return tuple(
-        value if isinstance(value, str) else value.decode("utf-8", errors="replace")
-        for value in (attribute.value for attribute in name.get_attributes_for_oid(oid))
-    )
-
-
-def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str:
-    values = _values(name, oid)
-    return values[0] if values else ""
-
-
-def _blocks_of(pem: bytes, what: str, where: str) -> tuple[PemBlock, ...]:
-    try:
-        return scan_pem_blocks(pem)
-    except IdentityFileFormatError as exc:
-        raise CredentialsError(f"{where}: {what} is not valid PEM: {exc.problem}.") from None
-
-
-def _renew_hint(username: str, source: str, tls_files: bool) -> str:
-    user = username or "<user>"
-    if tls_files:
-        return (
-            f"Renew with `tctl auth sign --user={user} --format=tls --out=<prefix>`, or check "
-            "that tbot is running and renewing these files."
-        )
-    return (
-        f"Renew with `tctl auth sign --user={user} --format=file --out={source or '<path>'}`, "
-        "or check that tbot is running and renewing this file."
-    )
-
-
-# --- Identity ---------------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True, repr=False)
-class Identity:
-    """Mutual-TLS credentials for the Auth Service, as read from an identity file or TLS files.
-
-    Construction checks consistency (parsable key of a supported type that matches the
-    certificate, at least one CA) and raises `CredentialsError` otherwise. It does not check the
-    validity period; call `check_valid()` for that. `repr()` and `str()` never show the key.
-    """
-
-    private_key_pem: bytes = attrs.field(repr=False)
-    certificate_pem: bytes
-    ca_pems: tuple[bytes, ...]
-    ssh_certificate: str | None = None
-    ssh_ca_lines: tuple[str, ...] = ()
-    source: str = ""
-
-    # Derived once from the certificate in __attrs_post_init__; not part of equality.
-    _certificate: x509.Certificate = attrs.field(init=False, eq=False)
-    _key_type: str = attrs.field(init=False, eq=False)
-    _tls_files: bool = attrs.field(init=False, eq=False, default=False)
-
-    def __attrs_post_init__(self) -> None:
-        where = f"Credentials from '{self.source}'" if self.source else "Identity"
-        key_blocks = _blocks_of(self.private_key_pem, "the private key", where)
-        cert_blocks = _blocks_of(self.certificate_pem, "the TLS certificate", where)
-        if not key_blocks:
-            raise CredentialsError(f"{where}: no private key PEM block.")
-        if not cert_blocks:
-            raise CredentialsError(f"{where}: no TLS certificate PEM block.")
-        key = _parse_private_key(key_blocks[0], where)
-        certificate = _parse_certificate(cert_blocks[0], where, "TLS certificate")
-        _check_key_matches(key, certificate, where)
-        ca_count = 0
-        for index, ca_pem in enumerate(self.ca_pems):
-            for block in _blocks_of(ca_pem, f"TLS CA certificate #{index + 1}", where):
-                _parse_certificate(block, where, "TLS CA certificate")
-                ca_count += 1
-        if ca_count == 0:
-            raise CredentialsError(
-                f"{where}: no TLS CA certificates, so the Auth Service cannot be verified."
-            )
-        object.__setattr__(self, "_certificate", certificate)
-        key_type = "rsa" if isinstance(key, rsa.RSAPrivateKey) else "ecdsa"
-        if isinstance(key, ed25519.Ed25519PrivateKey):
-            key_type = "ed25519"
-        object.__setattr__(self, "_key_type", key_type)
-
-    @property
-    def username(self) -> str:
-        """The Teleport user (or bot user) the certificate was issued to: subject CN."""
-        return _first(self._certificate.subject, NameOID.COMMON_NAME)
-
-    @property
-    def roles(self) -> tuple[str, ...]:
-        """The Teleport roles in the certificate: the subject's Organization values."""
-        return _values(self._certificate.subject, NameOID.ORGANIZATION_NAME)
-
-    @property
-    def cluster_name(self) -> str:
-        """The cluster that issued the certificate: issuer O (Teleport's CAs), else issuer CN.
-
-        Needed to route through a Proxy (`teleport-auth@<hex(cluster)>.teleport.cluster.local`).
-        """
-        issuer = self._certificate.issuer
-        return _first(issuer, NameOID.ORGANIZATION_NAME) or _first(issuer, NameOID.COMMON_NAME)
-
-    @property
-    def not_before(self) -> datetime:
-        """Start of the certificate's validity, an aware UTC datetime."""
-        return self._certificate.not_valid_before_utc
-
-    @property
-    def not_after(self) -> datetime:
-        """End of the certificate's validity, an aware UTC datetime."""
-        return self._certificate.not_valid_after_utc
-
-    @property
-    def key_type(self) -> str:
-        """The key's algorithm: "rsa", "ecdsa" or "ed25519"."""
-        return self._key_type
-
-    def check_valid(self, now: datetime | None = None) -> None:
-        """Raise CredentialsExpired unless `now` (default: the current time) is in the validity
-        period. The message says when it expired, how long ago and how to renew. A naive `now`
-        is taken as UTC."""
-        problem = self._validity_problem(now)
-        if problem is not None:
-            raise CredentialsExpired(problem, path=self.source or None)
-
-    def _validity_problem(self, now: datetime | None) -> str | None:
-        if now is None:
-            now = datetime.now(UTC)
-        elif now.tzinfo is None:
-            now = now.replace(tzinfo=UTC)
-        where = f"in '{self.source}' " if self.source else ""
-        if now > self.not_after:
-            return (
-                f"The certificate {where}for user {self.username!r} expired at "
-                f"{_format_time(self.not_after)}, {_human_duration(now - self.not_after)} ago. "
-                + _renew_hint(self.username, self.source, self._tls_files)
-            )
-        if now < self.not_before:
-            return (
-                f"The certificate {where}for user {self.username!r} is not valid until "
-                f"{_format_time(self.not_before)}, {_human_duration(self.not_before - now)} from "
-                "now. Check this machine's clock (and the clock where it was issued)."
-            )
-        return None
-
-    def __repr__(self) -> str:
-        return (
-            f"Identity(username={self.username!r}, roles={self.roles!r}, "
-            f"cluster_name={self.cluster_name!r}, key_type={self.key_type!r}, "
-            f"not_after={self.not_after.isoformat()!r}, source={self.source!r})"
-        )
-
-    __str__ = __repr__
 
 
 # --- reading files ----------------------------------------------------------------------------
@@ -417,64 +141,56 @@ def _warn_if_exposed(path: str, info: os.stat_result, what: str) -> None:
         )
 
 
-def _finish(identity: Identity, *, tls_files: bool, check_validity: bool, path: str) -> Identity:
-    object.__setattr__(identity, "_tls_files", tls_files)
-    if check_validity:
-        problem = identity._validity_problem(None)
-        if problem is not None:
-            raise CredentialsExpired(problem, path=path)
-    return identity
-
-
 def parse_identity_file(data: bytes, *, source: str = "", check_validity: bool = True) -> Identity:
     """Build an Identity from identity-file bytes (e.g. kept in a secret store, not on disk).
 
     `source` names the origin in messages. Raises CredentialsError / CredentialsExpired.
     """
     what = f"Identity file '{source}'" if source else "Identity file"
+    path = source or None
 
     def at(line: int) -> str:
         return f"{what} (line {line})"
 
     if not data.strip():
-        raise CredentialsError(f"{what} is empty.", path=source or None)
+        raise CredentialsError(f"{what} is empty.", path=path)
     try:
         parts = decode_identity_file(data)
     except IdentityFileFormatError as exc:
         location = at(exc.line) if exc.line is not None else what
-        raise CredentialsError(f"{location}: {exc.problem}.", path=source or None) from None
+        raise CredentialsError(f"{location}: {exc.problem}.", path=path) from None
     blocks = parts.pem_blocks
     if not blocks:
         raise CredentialsError(
             f"{what} contains no private key: an identity file starts with a PEM block "
             "('-----BEGIN ... PRIVATE KEY-----'). " + _identity_file_help(source),
-            path=source or None,
+            path=path,
         )
     if blocks[0].label == "CERTIFICATE":
         raise CredentialsError(
             f"{at(blocks[0].line)}: the file starts with a CERTIFICATE, but an identity file "
             "starts with its private key. For the separate key/crt/cas files written by "
             "`tctl auth sign --format=tls`, configure the three TLS files instead.",
-            path=source or None,
+            path=path,
         )
-    key = _parse_private_key(blocks[0], at(blocks[0].line))
+    key = parse_private_key(blocks[0], at(blocks[0].line), path)
     if len(blocks) < 2:
         raise CredentialsError(
             f"{what} has a private key but no TLS certificate (the PEM block after the key). "
             "Files from `--format=openssh` hold only SSH credentials; use `--format=file`.",
-            path=source or None,
+            path=path,
         )
-    certificate = _parse_certificate(blocks[1], at(blocks[1].line), "TLS certificate")
-    _check_key_matches(key, certificate, what)
+    certificate = parse_certificate(blocks[1], at(blocks[1].line), "TLS certificate", path)
+    check_key_matches(key, certificate, what, path)
     if len(blocks) < 3:
         raise CredentialsError(
             f"{what} has no TLS CA certificates (the PEM blocks after the TLS certificate), so "
             "the Auth Service cannot be verified. Write the file again with "
             "`tctl auth sign --format=file` or tbot.",
-            path=source or None,
+            path=path,
         )
     for block in blocks[2:]:
-        _parse_certificate(block, at(block.line), "TLS CA certificate")
+        parse_certificate(block, at(block.line), "TLS CA certificate", path)
     if parts.ssh_certificate is None:
         # Teleport's own reader rejects such a file; we only need the TLS parts, so go on.
         logger.warning(
@@ -484,14 +200,14 @@ def parse_identity_file(data: bytes, *, source: str = "", check_validity: bool =
             extra={"credentials_path": source},
         )
     identity = Identity(
-        private_key_pem=_pem(blocks[0].label, blocks[0].der),
-        certificate_pem=_pem("CERTIFICATE", blocks[1].der),
-        ca_pems=tuple(_pem("CERTIFICATE", block.der) for block in blocks[2:]),
+        private_key_pem=canonical_pem(blocks[0].label, blocks[0].der),
+        certificate_pem=canonical_pem("CERTIFICATE", blocks[1].der),
+        ca_pems=tuple(canonical_pem("CERTIFICATE", block.der) for block in blocks[2:]),
         ssh_certificate=parts.ssh_certificate,
         ssh_ca_lines=parts.ssh_ca_lines,
         source=source,
     )
-    return _finish(identity, tls_files=False, check_validity=check_validity, path=source)
+    return finish_identity(identity, tls_files=False, check_validity=check_validity, path=source)
 
 
 def load_identity_file(path: str | os.PathLike[str], *, check_validity: bool = True) -> Identity:
@@ -545,15 +261,15 @@ def load_tls_files(
             "and certificate paths swapped?",
             path=key_name,
         )
-    key = _parse_private_key(key_blocks[0], f"TLS key file '{key_name}'")
+    key = parse_private_key(key_blocks[0], f"TLS key file '{key_name}'", key_name)
     if not cert_blocks:
         raise CredentialsError(
             f"TLS certificate file '{cert_name}' contains no certificate PEM block.",
             path=cert_name,
         )
     where_cert = f"TLS certificate file '{cert_name}'"
-    certificate = _parse_certificate(cert_blocks[0], where_cert, "TLS certificate")
-    _check_key_matches(key, certificate, f"TLS key file '{key_name}' and {where_cert}")
+    certificate = parse_certificate(cert_blocks[0], where_cert, "TLS certificate", cert_name)
+    check_key_matches(key, certificate, f"TLS key file '{key_name}' and {where_cert}", key_name)
     if not ca_blocks:
         raise CredentialsError(
             f"TLS CA file '{cas_name}' contains no certificates, so the Auth Service cannot be "
@@ -561,14 +277,14 @@ def load_tls_files(
             path=cas_name,
         )
     for block in ca_blocks:
-        _parse_certificate(block, f"TLS CA file '{cas_name}' (line {block.line})", "CA")
+        parse_certificate(block, f"TLS CA file '{cas_name}' (line {block.line})", "CA", cas_name)
     identity = Identity(
-        private_key_pem=_pem(key_blocks[0].label, key_blocks[0].der),
-        certificate_pem=_pem("CERTIFICATE", cert_blocks[0].der),
-        ca_pems=tuple(_pem("CERTIFICATE", block.der) for block in ca_blocks),
+        private_key_pem=canonical_pem(key_blocks[0].label, key_blocks[0].der),
+        certificate_pem=canonical_pem("CERTIFICATE", cert_blocks[0].der),
+        ca_pems=tuple(canonical_pem("CERTIFICATE", block.der) for block in ca_blocks),
         source=f"{key_name}, {cert_name}, {cas_name}",
     )
-    return _finish(identity, tls_files=True, check_validity=check_validity, path=cert_name)
+    return finish_identity(identity, tls_files=True, check_validity=check_validity, path=cert_name)
 
 
 # --- identity sources -------------------------------------------------------------------------
@@ -683,7 +399,7 @@ class RefreshingIdentityFile:
                 "Failed to reload identity file from disk. %s Keeping the identity loaded "
                 "before (certificate valid until %s).",
                 exc,
-                _format_time(self._identity.not_after),
+                format_time(self._identity.not_after),
                 extra={"credentials_path": self._path},
             )
             return False
@@ -696,13 +412,13 @@ class RefreshingIdentityFile:
             "Reloaded identity file '%s': certificate for %r valid until %s.",
             self._path,
             identity.username,
-            _format_time(identity.not_after),
+            format_time(identity.not_after),
             extra={"credentials_path": self._path},
         )
         return True
 
     def _warn_if_held_identity_expired(self) -> None:
-        problem = self._identity._validity_problem(None)
+        problem = validity_problem(self._identity)
         if problem is not None:
             logger.warning(
                 "The identity file has not been renewed. %s",

@@ -348,3 +348,24 @@ def test_static_identity_is_an_identity_source_that_never_changes(identity: Iden
     assert isinstance(source, IdentitySource)
     assert source.current() is identity
     assert source.generation == 0
+
+
+def test_direct_construction_rejects_a_ca_entry_without_a_certificate(identity: Identity) -> None:
+    with pytest.raises(CredentialsError, match="TLS CA certificate #2 holds no PEM block"):
+        Identity(
+            private_key_pem=identity.private_key_pem,
+            certificate_pem=identity.certificate_pem,
+            ca_pems=(*identity.ca_pems, b"not a certificate"),
+        )
+
+
+def test_direct_construction_errors_name_the_source(identity: Identity) -> None:
+    with pytest.raises(CredentialsError) as caught:
+        Identity(
+            private_key_pem=identity.certificate_pem,
+            certificate_pem=identity.certificate_pem,
+            ca_pems=identity.ca_pems,
+            source="vault:teleport/identity",
+        )
+    assert str(caught.value).startswith("Credentials from 'vault:teleport/identity': ")
+    assert caught.value.path == "vault:teleport/identity"

@@ -500,3 +500,23 @@ def test_no_log_line_ever_contains_key_material(
         load_identity_file(path)
     assert caplog.records
     assert_clean(CredentialsError(caplog.text), identity)
+
+
+def test_errors_about_the_content_carry_the_path(
+    ca: TestCertificateAuthority, identity: Identity, tmp_path: Path
+) -> None:
+    other = ca.issue_identity("x")
+    path = write(tmp_path / "identity", with_key(identity, other.private_key_pem))
+    assert load_error(path, identity).path == str(path)
+    path = write(tmp_path / "identity", identity.private_key_pem + b"-----BEGIN X-----\n")
+    assert load_error(path, identity).path == str(path)
+
+
+def test_tls_file_errors_carry_the_path_of_the_file_at_fault(
+    ca: TestCertificateAuthority, identity: Identity, tmp_path: Path
+) -> None:
+    key_path, cert_path, cas_path = ca.write_tls_files(tmp_path, identity)
+    write(cas_path, b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    with pytest.raises(CredentialsError) as caught:
+        load_tls_files(key_path, cert_path, cas_path)
+    assert caught.value.path == str(cas_path)

@@ -298,3 +298,24 @@ def test_concurrent_callers_see_one_reload(
 def test_negative_interval_is_refused(path: Path) -> None:
     with pytest.raises(ValueError, match="interval"):
         RefreshingIdentityFile(path, interval=timedelta(seconds=-1))
+
+
+def test_symlink_swap_like_a_kubernetes_secret_update_is_picked_up(
+    ca: TestCertificateAuthority, tmp_path: Path, clock: FakeClock
+) -> None:
+    # Kubernetes updates mounted secrets by pointing a symlink at a new directory.
+    old_dir, new_dir = tmp_path / "..2024_old", tmp_path / "..2024_new"
+    old_dir.mkdir()
+    new_dir.mkdir()
+    ca.write_identity_file(old_dir / "identity", ca.issue_identity("bot", roles=["old"]))
+    ca.write_identity_file(new_dir / "identity", ca.issue_identity("bot", roles=["new"]))
+    data = tmp_path / "..data"
+    data.symlink_to(old_dir.name)
+    (tmp_path / "identity").symlink_to("..data/identity")
+    source = RefreshingIdentityFile(tmp_path / "identity", clock=clock)
+    assert source.current().roles == ("old",)
+    (tmp_path / "..data_tmp").symlink_to(new_dir.name)
+    (tmp_path / "..data_tmp").replace(data)
+    clock.advance(60)
+    assert source.current().roles == ("new",)
+    assert source.generation == 1
