@@ -32,6 +32,7 @@ from teleport_access._identity import (
     format_time,
     parse_certificate,
     parse_private_key,
+    ssh_certificate_problem,
     validity_problem,
 )
 from teleport_access._identity_file import (
@@ -199,6 +200,17 @@ def parse_identity_file(data: bytes, *, source: str = "", check_validity: bool =
             what,
             extra={"credentials_path": source},
         )
+    else:
+        # Only the Proxy's SSH tunnel route uses the SSH certificate, so a bad one is worth a
+        # warning now rather than a refusal.
+        problem = ssh_certificate_problem(parts.ssh_certificate, key)
+        if problem is not None:
+            logger.warning(
+                "%s: %s; connecting through the Proxy's SSH tunnel will fail.",
+                what,
+                problem,
+                extra={"credentials_path": source},
+            )
     identity = Identity(
         private_key_pem=canonical_pem(blocks[0].label, blocks[0].der),
         certificate_pem=canonical_pem("CERTIFICATE", blocks[1].der),

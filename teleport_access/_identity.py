@@ -35,6 +35,7 @@ __all__ = [
     "format_time",
     "parse_certificate",
     "parse_private_key",
+    "ssh_certificate_problem",
     "validity_problem",
 ]
 
@@ -204,6 +205,25 @@ def _renew_hint(username: str, source: str, tls_files: bool) -> str:
         f"Renew with `tctl auth sign --user={user} --format=file --out={source or '<path>'}`, "
         "or check that tbot is running and renewing this file."
     )
+
+
+def ssh_certificate_problem(line: str, key: PrivateKey) -> str | None:
+    """Why the SSH certificate line is unusable with `key`, or None when it is fine."""
+    try:
+        certificate = serialization.load_ssh_public_identity(line.encode("utf-8"))
+    except (ValueError, UnsupportedAlgorithm):
+        return "the SSH certificate line is damaged or of an unsupported type"
+    if not isinstance(certificate, serialization.SSHCertificate):
+        return "the SSH certificate line holds a plain public key, not a certificate"
+    if _ssh_public(certificate.public_key()) != _ssh_public(key.public_key()):
+        return "the SSH certificate is for another key than the private key"
+    return None
+
+
+def _ssh_public(key: object) -> bytes | None:
+    if isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        return key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return None
 
 
 # --- Identity ---------------------------------------------------------------------------------

@@ -369,3 +369,37 @@ def test_direct_construction_errors_name_the_source(identity: Identity) -> None:
         )
     assert str(caught.value).startswith("Credentials from 'vault:teleport/identity': ")
     assert caught.value.path == "vault:teleport/identity"
+
+
+def test_damaged_ssh_certificate_line_loads_with_a_warning(
+    ca: TestCertificateAuthority, identity: Identity, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert identity.ssh_certificate is not None
+    _, body = identity.ssh_certificate.split(" ", 1)
+    text = ca.identity_file_bytes(identity).replace(body.encode(), b"AAAA" + body[8:].encode())
+    with caplog.at_level(logging.WARNING, logger="teleport_access._credentials"):
+        loaded = parse_identity_file(text, source="/etc/tpd/identity")
+    assert loaded.certificate_pem == identity.certificate_pem
+    assert "the SSH certificate line is damaged" in caplog.text
+
+
+def test_ssh_certificate_for_another_key_loads_with_a_warning(
+    ca: TestCertificateAuthority, identity: Identity, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert identity.ssh_certificate is not None
+    other = ca.issue_identity("access-plugin")
+    assert other.ssh_certificate is not None
+    text = ca.identity_file_bytes(identity).replace(
+        identity.ssh_certificate.encode(), other.ssh_certificate.encode()
+    )
+    with caplog.at_level(logging.WARNING, logger="teleport_access._credentials"):
+        parse_identity_file(text)
+    assert "the SSH certificate is for another key" in caplog.text
+
+
+def test_valid_ssh_certificate_loads_without_warnings(
+    ca: TestCertificateAuthority, identity: Identity, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        parse_identity_file(ca.identity_file_bytes(identity))
+    assert caplog.records == []
