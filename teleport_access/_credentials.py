@@ -289,7 +289,9 @@ def load_tls_files(
             path=cas_name,
         )
     for block in ca_blocks:
-        parse_certificate(block, f"TLS CA file '{cas_name}' (line {block.line})", "CA", cas_name)
+        parse_certificate(
+            block, f"TLS CA file '{cas_name}' (line {block.line})", "TLS CA certificate", cas_name
+        )
     identity = Identity(
         private_key_pem=canonical_pem(key_blocks[0].label, key_blocks[0].der),
         certificate_pem=canonical_pem("CERTIFICATE", cert_blocks[0].der),
