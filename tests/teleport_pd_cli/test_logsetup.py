@@ -16,7 +16,8 @@ from teleport_pd_cli.logsetup import REDACTED, TRACE, bind, setup_logging
 
 SECRET = "u+Xa7sFkq9PZ3vYdG2hN"  # the shape of a PagerDuty API key
 PEM = (
-    "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oXUAM1G6OSm/oAoGCCqGSM49\n"
+    "-----BEGIN EC PRIVATE KEY-----\n"
+    "MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oXUAM1G6OSm/oAoGCCqGSM49\n"
     "-----END EC PRIVATE KEY-----"
 )
 
