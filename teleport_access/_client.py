@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -204,7 +204,7 @@ class AuthClient:
 
     async def iter_access_requests(
         self, filter: AccessRequestFilter | None = None, *, page_size: int = 500
-    ) -> AsyncIterator[AccessRequest]:
+    ) -> AsyncGenerator[AccessRequest, None]:
         """Every matching access request, page by page (`ListAccessRequests`, following
         `NextKey`); on servers without it (UNIMPLEMENTED) the `GetAccessRequestsV2` stream."""
         if page_size <= 0:
@@ -441,7 +441,7 @@ class AuthClient:
         kinds: Sequence[str] = (convert.KIND_ACCESS_REQUEST,),
         *,
         request_filter: AccessRequestFilter | None = None,
-    ) -> AsyncIterator[WatchMessage]:
+    ) -> AsyncGenerator[WatchMessage, None]:
         """ONE `WatchEvents` stream: a `WatchInit` first, then `AccessRequestPut` /
         `AccessRequestDelete` events (events of other kinds are skipped).
 

@@ -201,6 +201,7 @@ class FakeAuthServer:
         self._failures: dict[str, deque[tuple[grpc.StatusCode, str]]] = {}
         self._delays: dict[str, float] = {}
         self._unimplemented: set[str] = set()
+        self._locks: dict[str, str] = {}
         self._cert_roles: dict[bytes, tuple[str, ...]] = {}
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -500,11 +501,22 @@ class FakeAuthServer:
             stream.offer(_StreamEnd(status, message))
         return len(streams)
 
+    def lock_user(self, username: str, message: str = "") -> None:
+        """Refuse every call by `username` (PERMISSION_DENIED), like a Teleport lock."""
+        with self._lock:
+            self._locks[username] = message
+
+    def unlock_user(self, username: str) -> None:
+        with self._lock:
+            self._locks.pop(username, None)
+
     def clear_faults(self) -> None:
+        """Remove injected failures, delays, UNIMPLEMENTED methods and user locks."""
         with self._lock:
             self._failures.clear()
             self._delays.clear()
             self._unimplemented.clear()
+            self._locks.clear()
 
     @staticmethod
     def _check_method(method: str) -> None:
@@ -648,12 +660,20 @@ class FakeAuthServer:
         with self._lock:
             self._calls.append(call)
 
-    async def _prelude(self, method: str) -> tuple[grpc.StatusCode, str] | None:
+    async def _prelude(self, method: str, caller: Caller) -> tuple[grpc.StatusCode, str] | None:
         """Apply the fault switches; return the status to fail with, if any."""
         with self._lock:
             delay = self._delays.get(method, self._delays.get("*", 0.0))
-            if method in self._unimplemented:
-                failure: tuple[grpc.StatusCode, str] | None = (
+            failure: tuple[grpc.StatusCode, str] | None
+            if caller.name in self._locks:
+                lock_message = self._locks[caller.name]
+                failure = (
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f'lock targeting User:"{caller.name}" is in force'
+                    + (f": {lock_message}" if lock_message else ""),
+                )
+            elif method in self._unimplemented:
+                failure = (
                     grpc.StatusCode.UNIMPLEMENTED,
                     f"unknown method {method} for service proto.AuthService",
                 )
@@ -672,7 +692,7 @@ class FakeAuthServer:
         handler: Callable[[Caller], _T | Awaitable[_T]],
     ) -> _T:
         caller = self._caller(context)
-        failure = await self._prelude(method)
+        failure = await self._prelude(method, caller)
         if failure is not None:
             self._record(method, caller, request, failure[0].name)
             await context.abort(failure[0], failure[1])
@@ -706,7 +726,7 @@ class FakeAuthServer:
         self, request: authservice_pb2.Watch, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[event_pb2.Event]:
         caller = self._caller(context)
-        failure = await self._prelude("WatchEvents")
+        failure = await self._prelude("WatchEvents", caller)
         if failure is not None:
             self._record("WatchEvents", caller, request, failure[0].name)
             await context.abort(failure[0], failure[1])
