@@ -196,7 +196,7 @@ TELEPORT = TableSpec(
             commented=True,
             example="teleport.example.com:3025",
             deprecated="use `addr`",
-            help="Deprecated spelling of `addr`, read only when `addr` is empty.",
+            help="The old name of `addr`, read only when `addr` is empty.",
         ),
         KeySpec(
             table="teleport",
