@@ -346,14 +346,17 @@ class Dispatcher:
             return self._report
         self._closing = True
         finished_before = self._finished
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
         feeder = self._feeder
         if feeder is not None and not feeder.done():
+            # Stops pulling, and closes the source (a watcher closes its stream).
             feeder.cancel()
-            await asyncio.wait({feeder})
+            await asyncio.wait({feeder}, timeout=grace)
 
         workers = list(self._workers.values())
         if workers:
-            await asyncio.wait(workers, timeout=grace)
+            await asyncio.wait(workers, timeout=max(0.0, deadline - loop.time()))
         completed = self._finished - finished_before
 
         cancelled = [queue[0] for queue in self._queues.values()]

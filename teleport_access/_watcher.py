@@ -523,9 +523,9 @@ class AccessRequestWatcher:
                     "Reconciled access requests after connecting",
                     extra={"reconcile": attrs.asdict(catch_up.stats)},
                 )
+                self._call_hook(self._on_reconcile, catch_up.stats)
                 for event in catch_up.events:
                     yield event
-                self._call_hook(self._on_reconcile, catch_up.stats)
             pump.bound()
 
             while True:
