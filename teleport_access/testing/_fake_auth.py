@@ -20,12 +20,13 @@ See docs/testing-fake-auth.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -259,6 +260,27 @@ class FakeAuthServer:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    @contextlib.contextmanager
+    def run_in_thread(self, *, timeout: float = 30.0) -> Iterator[Self]:
+        """Serve from a private event loop in a background thread (for synchronous tests).
+
+        The in-process helpers (seeding, `create_request`, faults, ...) are thread-safe and may
+        be called from the test's thread; the `wait_for*` coroutines belong to that private loop.
+        """
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="fake-auth-server", daemon=True)
+        thread.start()
+        try:
+            asyncio.run_coroutine_threadsafe(self.start(), loop).result(timeout)
+            yield self
+        finally:
+            try:
+                asyncio.run_coroutine_threadsafe(self.stop(), loop).result(timeout)
+            finally:
+                loop.call_soon_threadsafe(loop.stop)
+                thread.join(timeout)
+                loop.close()
 
     async def _sweep(self) -> None:
         while True:
