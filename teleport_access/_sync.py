@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Coroutine, Generator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -207,7 +207,7 @@ class SyncAuthClient:
         kinds: Sequence[str] = ("access_request",),
         *,
         request_filter: AccessRequestFilter | None = None,
-    ) -> Iterator[WatchMessage]:
+    ) -> Generator[WatchMessage, None, None]:
         """One watch stream as a blocking iterator; close it (or break out) to end the stream."""
         stream = self._client.watch(kinds, request_filter=request_filter)
 

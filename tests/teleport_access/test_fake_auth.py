@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -80,7 +79,7 @@ async def test_a_locked_user_is_refused_until_unlocked(
     fake_auth: FakeAuthServer, auth_client: AuthClient
 ) -> None:
     fake_auth.lock_user("access-plugin", "compromised")
-    with pytest.raises(AccessDenied, match='lock targeting User:"access-plugin".*compromised'):
+    with pytest.raises(AccessDenied, match=r'lock targeting User:"access-plugin".*compromised'):
         await auth_client.ping()
     fake_auth.clear_faults()
     await auth_client.ping()
@@ -205,29 +204,26 @@ async def test_the_fake_runs_as_its_own_process_and_stops_cleanly_on_sigterm(
     tmp_path: Path, seed_file: Path
 ) -> None:
     identities = tmp_path / "ids"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "teleport_access.testing",
-            "--identity-dir",
-            str(identities),
-            "--user",
-            "access-plugin:access-plugin",
-            "--admin",
-            "tester",
-            "--tls-files",
-            "--seed",
-            str(seed_file),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "teleport_access.testing",
+        "--identity-dir",
+        str(identities),
+        "--user",
+        "access-plugin:access-plugin",
+        "--admin",
+        "tester",
+        "--tls-files",
+        "--seed",
+        str(seed_file),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
         cwd=ROOT,
     )
     try:
         assert process.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), timeout=30)
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=30)
         ready = json.loads(line)
         assert ready["address"].startswith("127.0.0.1:")
         assert sorted(ready["identities"]) == ["access-plugin", "tester"]
@@ -242,15 +238,11 @@ async def test_the_fake_runs_as_its_own_process_and_stops_cleanly_on_sigterm(
             after = await client.submit_review(request.id, proposed_state=RequestState.APPROVED)
             assert after.state is RequestState.APPROVED
         process.send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(process.wait, 15) == 0
+        assert await asyncio.wait_for(process.wait(), timeout=15) == 0
     finally:
-        if process.poll() is None:
+        if process.returncode is None:
             process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
-        if process.stderr:
-            process.stderr.close()
+            await process.wait()
 
 
 def test_a_broken_seed_file_is_reported_with_its_entry(tmp_path: Path) -> None:
