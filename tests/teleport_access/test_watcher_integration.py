@@ -12,6 +12,7 @@ import pytest
 
 from teleport_access._client import AuthClient
 from teleport_access._dispatch import Dispatcher
+from teleport_access._exceptions import ConnectionProblem
 from teleport_access._models import (
     AccessRequestDelete,
     AccessRequestEvent,
@@ -20,7 +21,7 @@ from teleport_access._models import (
     RequestState,
 )
 from teleport_access._watcher import AccessRequestWatcher, WatchSource
-from teleport_access.testing import FakeAuthServer
+from teleport_access.testing import FakeAuthServer, TestCertificateAuthority
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -230,3 +231,39 @@ async def test_watcher_and_dispatcher_handle_every_request_in_order(
     assert report.clean
     assert set(seen) == set(ids)
     assert all(states == [PENDING, APPROVED, None] for states in seen.values())
+
+
+async def test_an_auth_service_restart_is_survived_and_reconciled() -> None:
+    ca = TestCertificateAuthority("teleport.example.com")
+    first = FakeAuthServer(ca=ca)
+    await first.start()
+    second: FakeAuthServer | None = None
+    try:
+        identity = first.issue_identity("access-plugin", admin=True)
+        old = first.create_request("alice", ["editor"])
+        async with AuthClient(first.address, identity) as client:
+            watcher = AccessRequestWatcher(client)
+            async with contextlib.aclosing(watcher.events()) as events:
+                assert summary(await next_event(events)) == ("put", old.id, PENDING, 0)
+                pending = asyncio.ensure_future(anext(events))
+                try:
+                    await first.stop()  # the Auth Service goes away with its state
+                    await asyncio.sleep(0.3)
+                    second = FakeAuthServer(ca=ca, port=first.port)
+                    second.issue_identity("access-plugin", admin=True)
+                    new = second.create_request("bob", ["editor"])  # before anyone can connect
+                    await second.start()
+                    received = [await asyncio.wait_for(pending, 30)]
+                finally:
+                    pending.cancel()
+                received.append(await asyncio.wait_for(anext(events), 30))
+    finally:
+        await first.stop()
+        if second is not None:
+            await second.stop()
+    assert received == [
+        AccessRequestPut(request=new, reconciled=True),
+        AccessRequestDelete(request_id=old.id, reconciled=True),
+    ]
+    assert watcher.reconnects >= 1
+    assert isinstance(watcher.last_error, ConnectionProblem)
