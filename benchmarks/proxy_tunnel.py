@@ -69,7 +69,7 @@ async def proxied_channel(
             else RouteKind.PROXY_TLS_ROUTING
         )
         route = Route(kind=kind, address=proxy.address, cluster_name=CLUSTER)
-        tunnel = AuthTunnel(route, identity, web_ssl_context=proxy.web_ssl_context())
+        tunnel = AuthTunnel(route, identity, proxy.connect_options())
         async with (
             tunnel,
             grpc.aio.insecure_channel(tunnel.grpc_target, options=tunnel.grpc_options) as channel,

@@ -34,7 +34,7 @@ from typing import Literal
 
 import attrs
 
-from teleport_access import _webapi
+from teleport_access import _httpproxy, _webapi
 from teleport_access._alpn import ALPN_H2, ALPN_HTTP11, API_DOMAIN, auth_alpn_protocols
 from teleport_access._credentials import Identity, IdentitySource
 from teleport_access._exceptions import ConnectionProblem
@@ -43,6 +43,7 @@ from teleport_access._streams import ByteStream, SocketStream, TLSStream, Transp
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
+    "ConnectOptions",
     "Route",
     "RouteDialer",
     "RouteKind",
@@ -140,6 +141,34 @@ def route_candidates(port: int, mode: RouteMode = "auto") -> tuple[RouteKind, ..
     if port in PROXY_PORTS:
         return (*proxy, RouteKind.AUTH)
     return (RouteKind.AUTH, *proxy)
+
+
+@attrs.frozen(kw_only=True)
+class ConnectOptions:
+    """How connections to the Auth Service (and the Proxy) are opened. Every field is optional."""
+
+    #: Seconds for one connection: TCP connect, every TLS handshake and the upgrade together.
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    #: Trust for the Proxy's public web certificate (``/webapi/find``, the connection upgrade).
+    #: None: the system's roots, as a browser would. It is never used for the Auth Service,
+    #: which is verified with the identity's CAs only.
+    web_ssl_context: ssl.SSLContext | None = attrs.field(default=None, eq=False)
+    #: Ask for ``alpn-ping`` (keepalive pings from the Proxy) on connection upgrades, as
+    #: Teleport's clients do; False asks for plain ``alpn``.
+    upgrade_ping: bool = True
+    #: Outbound HTTP proxy: "environment" follows HTTPS_PROXY / NO_PROXY like Teleport's Go
+    #: clients; None always connects directly.
+    http_proxy: _httpproxy.HTTPProxy | Literal["environment"] | None = "environment"
+
+    def __attrs_post_init__(self) -> None:
+        if self.connect_timeout <= 0:
+            raise ValueError(f"connect_timeout must be positive, got {self.connect_timeout}")
+
+    def proxy_for(self, host: str, port: int) -> _httpproxy.HTTPProxy | None:
+        """The HTTP proxy for a connection to host:port (ValueError for a bad HTTPS_PROXY)."""
+        if self.http_proxy == "environment":
+            return _httpproxy.proxy_for(host, port)
+        return self.http_proxy
 
 
 # --- TLS contexts --------------------------------------------------------------------------------
@@ -275,11 +304,18 @@ def _problem(route: Route, failure: _DialFailure) -> ConnectionProblem:
     return ConnectionProblem(text, address=route.address)
 
 
-async def _tcp(host: str, port: int) -> ByteStream:
+async def _tcp(host: str, port: int, http_proxy: _httpproxy.HTTPProxy | None) -> ByteStream:
+    if http_proxy is None:
+        try:
+            return await SocketStream.connect_tcp(host, port)
+        except OSError as exc:
+            raise _DialFailure("connect", exc) from exc
     try:
-        return await SocketStream.connect_tcp(host, port)
-    except OSError as exc:
-        raise _DialFailure("connect", exc) from exc
+        return await _httpproxy.connect(http_proxy, host, port)
+    except (OSError, ssl.SSLError, TransportError, HTTPFormatError) as exc:
+        raise _DialFailure(
+            "connect", f"through the HTTP proxy {http_proxy}: {_describe_cause(exc)}"
+        ) from exc
 
 
 async def _tls(
@@ -302,20 +338,19 @@ class RouteDialer:
         self,
         route: Route,
         identity: IdentitySource,
-        *,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        web_ssl_context: ssl.SSLContext | None = None,
-        upgrade_ping: bool = True,
+        options: ConnectOptions | None = None,
     ) -> None:
         if route.via_proxy and not route.cluster_name:
             raise ValueError("a Proxy route needs the cluster name")
         self.route = route
+        self.options = options or ConnectOptions()
         self._identity = identity
-        self._timeout = connect_timeout
-        self._web_context = web_ssl_context
-        self._upgrade_ping = upgrade_ping
+        self._timeout = self.options.connect_timeout
+        self._web_context = self.options.web_ssl_context
+        self._upgrade_ping = self.options.upgrade_ping
         self._cached: tuple[Identity, ssl.SSLContext] | None = None
         self._host, self._port = split_address(route.address)
+        self._http_proxy = self.options.proxy_for(self._host, self._port)
         #: The framing of the last successful upgrade (``proxy-alpn-upgrade`` only).
         self.last_upgrade: _webapi.UpgradeFraming | None = None
 
@@ -362,7 +397,7 @@ class RouteDialer:
     async def _open_untimed(self, progress: list[_Stage], opened: list[ByteStream]) -> TLSStream:
         """Open the layers in order, noting each stage in *progress* and each layer in *opened*."""
         context = self._auth_context()
-        tcp = await _tcp(self._host, self._port)
+        tcp = await _tcp(self._host, self._port, self._http_proxy)
         opened.append(tcp)
         inner: ByteStream = tcp
         if self.route.kind is RouteKind.PROXY_ALPN_UPGRADE:
@@ -392,22 +427,22 @@ def _cause_exception(failure: _DialFailure) -> BaseException | None:
 
 
 async def fetch_proxy_info(
-    address: str,
-    *,
-    web_ssl_context: ssl.SSLContext | None = None,
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    address: str, options: ConnectOptions | None = None
 ) -> _webapi.ProxyInfo:
     """``GET https://<address>/webapi/find``: the cluster name and whether TLS routing is on.
 
     Raises ConnectionProblem when the Proxy cannot be reached or does not answer like one.
     """
+    options = options or ConnectOptions()
     host, port = split_address(address)
-    context = web_ssl_context or default_web_ssl_context()
+    context = options.web_ssl_context or default_web_ssl_context()
+    connect_timeout = options.connect_timeout
+    http_proxy = options.proxy_for(host, port)
     what = f"{_webapi.FIND_PATH} on the Teleport Proxy at {address} failed"
     stream: ByteStream | None = None
     try:
         async with asyncio.timeout(connect_timeout):
-            stream = await _tcp(host, port)
+            stream = await _tcp(host, port, http_proxy)
             stream = await _tls("web-tls", stream, context, _sni_for(host))
             return await _webapi.find(stream, _host_header(host, port))
     except TimeoutError as exc:
@@ -432,9 +467,7 @@ async def resolve_route(
     identity: IdentitySource,
     *,
     mode: RouteMode = "auto",
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-    web_ssl_context: ssl.SSLContext | None = None,
-    upgrade_ping: bool = True,
+    options: ConnectOptions | None = None,
 ) -> Route:
     """Find a route to the Auth Service at or behind *address* by trying one connection per route.
 
@@ -443,6 +476,7 @@ async def resolve_route(
     from the Proxy's ``/webapi/find``. Logs the route chosen. Raises ConnectionProblem listing
     why each route failed, or ValueError for a malformed address.
     """
+    options = options or ConnectOptions()
     _host, port = split_address(address)
     cluster = identity.current().cluster_name
     proxy_info: _webapi.ProxyInfo | None = None
@@ -450,9 +484,7 @@ async def resolve_route(
     for kind in route_candidates(port, mode):
         if kind is not RouteKind.AUTH and not cluster:
             try:
-                proxy_info = proxy_info or await fetch_proxy_info(
-                    address, web_ssl_context=web_ssl_context, connect_timeout=connect_timeout
-                )
+                proxy_info = proxy_info or await fetch_proxy_info(address, options)
             except ConnectionProblem as exc:
                 failures.append(f"cannot learn the cluster name for {kind}: {exc}")
                 continue
@@ -463,13 +495,7 @@ async def resolve_route(
                 )
                 continue
         route = Route(kind=kind, address=address, cluster_name=cluster)
-        dialer = RouteDialer(
-            route,
-            identity,
-            connect_timeout=connect_timeout,
-            web_ssl_context=web_ssl_context,
-            upgrade_ping=upgrade_ping,
-        )
+        dialer = RouteDialer(route, identity, options)
         try:
             stream = await dialer._open()
         except _DialFailure as failure:
@@ -491,9 +517,7 @@ async def resolve_route(
             },
         )
         return route
-    hints = await _diagnose(
-        address, cluster, proxy_info, web_ssl_context, connect_timeout, failures
-    )
+    hints = await _diagnose(address, cluster, proxy_info, options, failures)
     raise ConnectionProblem(
         f"cannot reach the Teleport Auth Service at or behind {address}:\n  - "
         + "\n  - ".join(failures + hints),
@@ -505,8 +529,7 @@ async def _diagnose(
     address: str,
     cluster: str,
     proxy_info: _webapi.ProxyInfo | None,
-    web_ssl_context: ssl.SSLContext | None,
-    connect_timeout: float,
+    options: ConnectOptions,
     failures: list[str],
 ) -> list[str]:
     """Ask ``/webapi/find`` why the Proxy routes failed, when the address looks like a Proxy."""
@@ -514,9 +537,7 @@ async def _diagnose(
         return []
     if proxy_info is None:
         try:
-            proxy_info = await fetch_proxy_info(
-                address, web_ssl_context=web_ssl_context, connect_timeout=connect_timeout
-            )
+            proxy_info = await fetch_proxy_info(address, options)
         except ConnectionProblem:
             return []
     hints: list[str] = []

@@ -35,7 +35,7 @@ import attrs
 from teleport_access._alpn import API_DOMAIN
 from teleport_access._credentials import IdentitySource
 from teleport_access._exceptions import ConnectionProblem
-from teleport_access._route import DEFAULT_CONNECT_TIMEOUT, Route, RouteDialer
+from teleport_access._route import ConnectOptions, Route, RouteDialer
 from teleport_access._streams import READ_SIZE, ByteStream, SocketStream, TransportError
 
 __all__ = ["AuthTunnel", "TunnelStats"]
@@ -75,19 +75,10 @@ class AuthTunnel:
         self,
         route: Route,
         identity: IdentitySource,
-        *,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        web_ssl_context: ssl.SSLContext | None = None,
-        upgrade_ping: bool = True,
+        options: ConnectOptions | None = None,
     ) -> None:
         self.route = route
-        self._dialer = RouteDialer(
-            route,
-            identity,
-            connect_timeout=connect_timeout,
-            web_ssl_context=web_ssl_context,
-            upgrade_ping=upgrade_ping,
-        )
+        self._dialer = RouteDialer(route, identity, options)
         self._directory: str | None = None
         self._socket_path: str | None = None
         self._server: asyncio.Server | None = None

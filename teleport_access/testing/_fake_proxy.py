@@ -40,7 +40,7 @@ import tempfile
 from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 from cryptography import x509
@@ -58,7 +58,7 @@ from teleport_access._alpn import (
     cluster_from_auth_protocol,
     parse_client_hello,
 )
-from teleport_access._route import split_address
+from teleport_access._route import ConnectOptions, split_address
 from teleport_access._streams import (
     READ_SIZE,
     ByteStream,
@@ -278,6 +278,12 @@ class FakeProxy:
         context = ssl.create_default_context(cadata=self.web_ca_pem.decode("ascii"))
         context.set_alpn_protocols([ALPN_HTTP11])
         return context
+
+    def connect_options(self, **overrides: Any) -> ConnectOptions:
+        """`ConnectOptions` for a client of this fake: its web CA trusted, no HTTP proxy."""
+        settings: dict[str, Any] = {"web_ssl_context": self.web_ssl_context(), "http_proxy": None}
+        settings.update(overrides)
+        return ConnectOptions(**settings)
 
     @property
     def connections(self) -> list[ObservedConnection]:

@@ -13,6 +13,7 @@ import pytest
 from teleport_access._credentials import Identity, StaticIdentity
 from teleport_access._exceptions import ConnectionProblem
 from teleport_access._route import (
+    ConnectOptions,
     Route,
     RouteDialer,
     RouteKind,
@@ -159,7 +160,7 @@ async def test_behind_an_l7_load_balancer_the_upgrade_route_is_chosen(
     async with FakeProxy(auth_address=auth.address, cluster_name=CLUSTER,
                          l7_load_balancer=True) as proxy:  # fmt: skip
         route = await resolve_route(
-            proxy.address, identity, mode="proxy", web_ssl_context=proxy.web_ssl_context()
+            proxy.address, identity, mode="proxy", options=proxy.connect_options()
         )
     assert route.kind is UPGRADE
     assert route.upgrade == "websocket"
@@ -175,8 +176,7 @@ async def test_an_older_proxy_gets_the_legacy_upgrade_it_offers(
             proxy.address,
             identity,
             mode="proxy",
-            web_ssl_context=proxy.web_ssl_context(),
-            upgrade_ping=ping,
+            options=proxy.connect_options(upgrade_ping=ping),
         )
     assert (route.kind, route.upgrade) == (UPGRADE, offered)
 
@@ -208,7 +208,7 @@ async def test_without_a_cluster_in_the_identity_the_cluster_comes_from_webapi_f
             proxy.address,
             source,
             mode="proxy",
-            web_ssl_context=proxy.web_ssl_context(),
+            options=proxy.connect_options(),
         )
     assert (route.kind, route.cluster_name) == (TLS_ROUTING, CLUSTER)
 
@@ -224,7 +224,7 @@ async def test_a_clear_error_when_neither_identity_nor_proxy_names_the_cluster(
                 proxy.address,
                 source,
                 mode="proxy",
-                web_ssl_context=proxy.web_ssl_context(),
+                options=proxy.connect_options(),
             )
 
 
@@ -233,7 +233,7 @@ async def test_an_identity_of_another_cluster_is_explained(auth: EchoAuthServer)
     async with FakeProxy(auth_address=auth.address, cluster_name=CLUSTER) as proxy:
         with pytest.raises(ConnectionProblem) as caught:
             await resolve_route(
-                proxy.address, stranger, mode="proxy", web_ssl_context=proxy.web_ssl_context()
+                proxy.address, stranger, mode="proxy", options=proxy.connect_options()
             )
     message = str(caught.value)
     assert "the Proxy closed the connection" in message
@@ -253,7 +253,7 @@ async def test_a_proxy_without_tls_routing_is_explained(
     ) as proxy:
         with pytest.raises(ConnectionProblem, match="TLS routing disabled"):
             await resolve_route(
-                proxy.address, stranger, mode="proxy", web_ssl_context=proxy.web_ssl_context()
+                proxy.address, stranger, mode="proxy", options=proxy.connect_options()
             )
 
 
@@ -273,7 +273,9 @@ async def test_a_silent_server_times_out_with_the_address_in_the_error(
 ) -> None:
     async with silent_listener() as address:
         with pytest.raises(ConnectionProblem, match=r"timed out after 0\.3 s") as caught:
-            await resolve_route(address, identity, mode="proxy", connect_timeout=0.3)
+            await resolve_route(
+                address, identity, mode="proxy", options=ConnectOptions(connect_timeout=0.3)
+            )
     assert address in str(caught.value)
 
 
@@ -288,7 +290,7 @@ async def test_the_proxy_web_certificate_is_verified_with_system_roots_by_defaul
 
 async def test_fetch_proxy_info_reads_webapi_find(auth: EchoAuthServer) -> None:
     async with FakeProxy(auth_address=auth.address, cluster_name=CLUSTER) as proxy:
-        info = await fetch_proxy_info(proxy.address, web_ssl_context=proxy.web_ssl_context())
+        info = await fetch_proxy_info(proxy.address, proxy.connect_options())
     assert (info.cluster_name, info.tls_routing_enabled) == (CLUSTER, True)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from teleport_access._credentials import RefreshingIdentityFile, StaticIdentity
 from teleport_access._exceptions import ConnectionProblem
-from teleport_access._route import Route, RouteKind, resolve_route
+from teleport_access._route import ConnectOptions, Route, RouteKind, resolve_route
 from teleport_access._tunnel import AuthTunnel
 from teleport_access.testing._fake_proxy import FakeProxy
 from teleport_access.testing._pki import TestCertificateAuthority
@@ -83,9 +83,9 @@ async def proxy(request: pytest.FixtureRequest, auth: EchoAuthServer) -> AsyncIt
 @pytest.fixture
 async def tunnel(proxy: FakeProxy, identity: StaticIdentity) -> AsyncIterator[AuthTunnel]:
     route = await resolve_route(
-        proxy.address, identity, mode="proxy", web_ssl_context=proxy.web_ssl_context()
+        proxy.address, identity, mode="proxy", options=proxy.connect_options()
     )
-    async with AuthTunnel(route, identity, web_ssl_context=proxy.web_ssl_context()) as opened:
+    async with AuthTunnel(route, identity, proxy.connect_options()) as opened:
         yield opened
 
 
@@ -137,7 +137,7 @@ async def test_alpn_ping_tunnels_carry_calls_while_the_proxy_pings(
         route = Route(
             kind=RouteKind.PROXY_ALPN_UPGRADE, address=proxy.address, cluster_name=CLUSTER
         )
-        tunnel = AuthTunnel(route, identity, web_ssl_context=proxy.web_ssl_context())
+        tunnel = AuthTunnel(route, identity, proxy.connect_options())
         async with tunnel, channel_for(tunnel) as channel:
             for _ in range(20):
                 assert await channel.unary_unary(UNARY)(b"x", timeout=CALL_TIMEOUT) == b"x"
@@ -174,7 +174,7 @@ async def test_a_proxy_that_is_down_fails_calls_promptly_with_the_reason(
 ) -> None:
     address = closed_port_address()
     route = Route(kind=RouteKind.PROXY_TLS_ROUTING, address=address, cluster_name=CLUSTER)
-    async with AuthTunnel(route, identity, connect_timeout=2) as tunnel:
+    async with AuthTunnel(route, identity, ConnectOptions(connect_timeout=2)) as tunnel:
         async with channel_for(tunnel) as channel:
             async with asyncio.timeout(8):  # UNAVAILABLE, not a hang
                 with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -193,7 +193,7 @@ async def test_a_proxy_that_never_answers_fails_calls_after_the_connect_timeout(
 ) -> None:
     async with silent_listener() as address:
         route = Route(kind=RouteKind.PROXY_TLS_ROUTING, address=address, cluster_name=CLUSTER)
-        async with AuthTunnel(route, identity, connect_timeout=0.5) as tunnel:
+        async with AuthTunnel(route, identity, ConnectOptions(connect_timeout=0.5)) as tunnel:
             async with channel_for(tunnel) as channel:
                 async with asyncio.timeout(8):
                     with pytest.raises(grpc.aio.AioRpcError) as caught:
