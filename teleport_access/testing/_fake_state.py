@@ -538,9 +538,12 @@ class FakeAuthState:
         if not roles:
             return  # the test did not give the fake this reviewer's roles: allow
         # Imported here: the `where` language is only needed when a test seeds reviewer roles.
-        from teleport_access.where import can_review
+        from teleport_access.where import WhereError, can_review
 
-        decision = can_review(roles, traits, author, request)
+        try:
+            decision = can_review(roles, traits, author, request)
+        except WhereError as exc:
+            raise BadParameter(f"cannot evaluate review permissions: {exc}") from exc
         if not decision:
             reason = getattr(decision, "reason", "")
             detail = f": {reason}" if reason else ""
@@ -572,16 +575,15 @@ class FakeAuthState:
         from teleport_access import where
 
         roles, traits = self._reviewer(author, caller.cert_roles if author == caller.name else ())
-        return bool(
-            where.threshold_matches(
-                threshold.filter,
-                reviewer_roles=roles,
-                reviewer_traits=traits,
-                review_reason=review.reason,
-                review_annotations=review.annotations,
-                request=request,
-            )
+        context = where.Context(
+            reviewer=where.Reviewer(roles=roles, traits=traits),
+            request=where.Request.from_access_request(request),
+            review=where.Review(reason=review.reason, annotations=review.annotations),
         )
+        try:
+            return where.parse(threshold.filter, "filter").evaluate(context)
+        except where.WhereError as exc:
+            raise BadParameter(f"invalid threshold filter {threshold.filter!r}: {exc}") from exc
 
     def set_state(
         self,
