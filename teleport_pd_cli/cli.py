@@ -1,13 +1,102 @@
 """The `tpd` command line: parses options, calls the libraries, turns errors into exit codes.
 
-Heavy imports (grpc, httpx, cryptography) happen inside the commands, so `tpd --help` stays fast.
+Heavy imports (grpc, httpx, cryptography, tomlkit, the `where` language) happen inside the
+commands, so `tpd --help` stays fast. Shared pieces for commands:
+
+* `@handle_errors`: tpd's and the libraries' base errors become `Error: <message>` on stderr and
+  exit code 1 (`CliError` carries another code when a command documents one).
+* `@config_option`: `-c/--config PATH`, default `/etc/teleport-pagerduty.toml`, or `TPD_CONFIG`.
+* `load_config_reporting(path)`: load the config and print its warnings to stderr.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import os
+import platform
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
 import click
 
 from teleport_pd_cli._version import __version__
+
+if TYPE_CHECKING:
+    from teleport_access.where import Context
+    from teleport_pd_cli.config import Config
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_CONFIG_PATH = "/etc/teleport-pagerduty.toml"  # same as config.DEFAULT_CONFIG_PATH
+RENDER_FORMATS = ("toml", "helm", "systemd", "markdown")  # same as render.FORMATS
+#: Files that will hold secrets once filled in are created readable by their owner only.
+_PRIVATE_FORMATS = frozenset({"toml", "helm"})
+
+
+class CliError(click.ClickException):
+    """`Error: <message>` on stderr and exit code 1."""
+
+    exit_code = 1
+
+
+class InputError(CliError):
+    """`Error: <message>` and exit code 2: the input (an expression, a JSON value) is wrong, for
+    commands whose exit codes 0 and 1 answer a question."""
+
+    exit_code = 2
+
+
+def _known_errors() -> tuple[type[Exception], ...]:
+    # Imported here, not at module level, to keep `tpd --help` free of library imports.
+    from teleport_access._exceptions import TeleportError
+    from teleport_pd_cli._exceptions import TpdError
+
+    return (TpdError, TeleportError)
+
+
+def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn tpd's and the libraries' base errors into `Error: <message>` and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            if isinstance(exc, _known_errors()):
+                raise CliError(str(exc)) from exc
+            raise
+
+    return wrapper
+
+
+def config_option(command: Callable[P, R]) -> Callable[P, R]:
+    """`-c/--config PATH` (env TPD_CONFIG, default /etc/teleport-pagerduty.toml)."""
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        envvar="TPD_CONFIG",
+        default=DEFAULT_CONFIG_PATH,
+        show_default=True,
+        help="Config file (also TPD_CONFIG).",
+    )(command)
+
+
+def load_config_reporting(path: str) -> Config:
+    """Load the config, printing each warning to stderr as `Warning: <message>`."""
+    from teleport_pd_cli.config import load_config
+
+    config, warnings = load_config(path)
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    return config
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,8 +107,201 @@ def cli() -> None:
 
 @cli.command()
 def version() -> None:
-    """Print the version of tpd and of the libraries it runs on."""
-    click.echo(f"tpd v{__version__}")
+    """Print the version of tpd and of the Python it runs on."""
+    click.echo(f"tpd v{__version__} python{platform.python_version()}")
+
+
+# -- render-config --------------------------------------------------------------------------------
+
+
+def _write_file(path: Path, text: str, *, private: bool, force: bool) -> None:
+    """Write `text` to `path` atomically; never replace an existing file without `force`."""
+    if path.exists() and not force:
+        raise CliError(f"{path} exists; use --force to replace it")
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o600 if private else 0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@cli.command("render-config")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(RENDER_FORMATS),
+    default="toml",
+    show_default=True,
+    help="toml: a commented config; helm: Helm chart values; systemd: a unit file; "
+    "markdown: the configuration reference (docs/config.md).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of stdout.",
+)
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option(
+    "--exec-path",
+    metavar="PATH",
+    help="systemd only: the tpd executable.  [default: /usr/local/bin/tpd]",
+)
+@click.option(
+    "--config-path",
+    metavar="PATH",
+    help=f"systemd only: the config file the unit runs with.  [default: {DEFAULT_CONFIG_PATH}]",
+)
+@handle_errors
+def render_config(
+    fmt: str, output: Path | None, force: bool, exec_path: str | None, config_path: str | None
+) -> None:
+    """Print a complete, commented config, or Helm values, or a systemd unit.
+
+    The TOML shows every key with its default; fill in the Teleport address and credentials and
+    the PagerDuty API key and user email, and `tpd run` accepts it.
+    """
+    from teleport_pd_cli import render
+
+    if fmt != "systemd" and (exec_path is not None or config_path is not None):
+        raise click.UsageError("--exec-path and --config-path apply to --format systemd only")
+    exec_path = exec_path or render.DEFAULT_EXEC_PATH
+    if not os.path.isabs(exec_path):
+        raise click.UsageError(f"--exec-path must be an absolute path, got {exec_path!r}")
+    text = render.render(fmt, exec_path=exec_path, config_path=config_path or DEFAULT_CONFIG_PATH)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    _write_file(output, text, private=fmt in _PRIVATE_FORMATS, force=force)
+    click.echo(f"Wrote {output}", err=True)
+
+
+# -- where ----------------------------------------------------------------------------------------
+
+#: The JSON shape of each --option: key -> "list" (of strings), "str" or "labels".
+_SHAPES: dict[str, dict[str, str]] = {
+    "request": {"roles": "list", "reason": "str", "system_annotations": "labels"},
+    "reviewer": {"roles": "list", "traits": "labels"},
+    "review": {"reason": "str", "annotations": "labels"},
+}
+
+
+def _json_part(option: str, text: str | None) -> dict[str, Any]:
+    """Parse and check one --request/--reviewer/--review value (`@FILE` reads a file)."""
+    if text is None:
+        return {}
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise InputError(f"--{option}: cannot read {text[1:]}: {reason}") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"--{option}: invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    shape = _SHAPES[option]
+    if not isinstance(value, dict):
+        raise InputError(f"--{option}: expected a JSON object with {', '.join(shape)}")
+    for key, item in value.items():
+        kind = shape.get(key)
+        if kind is None:
+            raise InputError(f"--{option}: unknown key {key!r} (expected {', '.join(shape)})")
+        ok = (
+            (kind == "str" and isinstance(item, str))
+            or (kind == "list" and isinstance(item, list) and all(isinstance(s, str) for s in item))
+            or (
+                kind == "labels"
+                and isinstance(item, dict)
+                and all(
+                    isinstance(v, list) and all(isinstance(s, str) for s in v)
+                    for v in item.values()
+                )
+            )
+        )
+        if not ok:
+            expected = {
+                "str": "a string",
+                "list": "a list of strings",
+                "labels": 'an object of string lists, e.g. {"k": ["v"]}',
+            }[kind]
+            raise InputError(f"--{option}: {key!r} must be {expected}")
+    return value
+
+
+def _where_context(request: str | None, reviewer: str | None, review: str | None) -> Context:
+    from teleport_access.where import Context, Request, Review, Reviewer
+
+    return Context(
+        request=Request(**_json_part("request", request)),
+        reviewer=Reviewer(**_json_part("reviewer", reviewer)),
+        review=Review(**_json_part("review", review)),
+    )
+
+
+@cli.group()
+def where() -> None:
+    """Teleport's `review_requests.where` and threshold-filter language."""
+
+
+@where.command("check")
+@click.argument("expression")
+@click.option(
+    "--filter",
+    "is_filter",
+    is_flag=True,
+    help="EXPRESSION is a threshold filter (may use review.*), not a review `where`.",
+)
+@click.option(
+    "--request", metavar="JSON", help='{"roles": [...], "reason": "...", "system_annotations": {}}'
+)
+@click.option("--reviewer", metavar="JSON", help='{"roles": [...], "traits": {"k": [...]}}')
+@click.option(
+    "--review", metavar="JSON", help='With --filter: {"reason": "...", "annotations": {}}'
+)
+@click.option("--legacy", is_flag=True, help="Use the legacy dialect of older Teleport versions.")
+@handle_errors
+def where_check(
+    expression: str,
+    is_filter: bool,
+    request: str | None,
+    reviewer: str | None,
+    review: str | None,
+    legacy: bool,
+) -> None:
+    """Check EXPRESSION and show its value against the given request, reviewer and review.
+
+    JSON values may be given inline or as @FILE; missing parts are empty. Prints every
+    sub-expression with its value. Exit status: 0 true, 1 false, 2 an error in the
+    expression (shown with a caret) or in the JSON.
+    """
+    from teleport_access.where import WhereError, parse
+
+    if review is not None and not is_filter:
+        raise InputError("--review applies to threshold filters only (add --filter)")
+    context = _where_context(request, reviewer, review)
+    try:
+        parsed = parse(
+            expression,
+            kind="filter" if is_filter else "where",
+            dialect="legacy" if legacy else "typical",
+        )
+        value = parsed.evaluate(context)
+        explanation = parsed.explain(context)
+    except WhereError as exc:
+        raise InputError(str(exc)) from None
+    click.echo(str(explanation))
+    click.get_current_context().exit(0 if value else 1)
 
 
 def main() -> None:
