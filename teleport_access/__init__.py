@@ -1,6 +1,7 @@
 """Typed asyncio client of the Teleport Auth Service for access-request automation."""
 
 from teleport_access._backoff import Backoff, DecorrelatedJitter
+from teleport_access._client import AuthClient
 from teleport_access._credentials import (
     Identity,
     IdentitySource,
@@ -11,6 +12,43 @@ from teleport_access._credentials import (
     parse_identity_file,
 )
 from teleport_access._dispatch import Dispatcher, DispatchOutcome, HandledEvent, ShutdownReport
+from teleport_access._exceptions import (
+    AccessDenied,
+    AlreadyExists,
+    APIError,
+    BadParameter,
+    CompareFailed,
+    ConnectionProblem,
+    CredentialsError,
+    CredentialsExpired,
+    LimitExceeded,
+    NotFound,
+    NotImplementedByServer,
+    TeleportError,
+)
+from teleport_access._models import (
+    AccessRequest,
+    AccessRequestDelete,
+    AccessRequestEvent,
+    AccessRequestFilter,
+    AccessRequestPut,
+    AccessReview,
+    AccessReviewThreshold,
+    ClaimMapping,
+    Labels,
+    PluginData,
+    RequestConditions,
+    RequestState,
+    ReviewConditions,
+    Role,
+    RoleConditions,
+    ServerInfo,
+    User,
+    WatchInit,
+    WatchMessage,
+)
+from teleport_access._plugindata import CasResult, PluginDataClient, modify_plugin_data
+from teleport_access._sync import SyncAuthClient
 from teleport_access._version import __version__
 from teleport_access._watcher import (
     AccessRequestWatcher,
@@ -21,23 +59,59 @@ from teleport_access._watcher import (
 )
 
 __all__ = [
+    "APIError",
+    "AccessDenied",
+    "AccessRequest",
+    "AccessRequestDelete",
+    "AccessRequestEvent",
+    "AccessRequestFilter",
+    "AccessRequestPut",
     "AccessRequestWatcher",
+    "AccessReview",
+    "AccessReviewThreshold",
+    "AlreadyExists",
+    "AuthClient",
     "Backoff",
+    "BadParameter",
+    "CasResult",
+    "ClaimMapping",
+    "CompareFailed",
+    "ConnectionProblem",
+    "CredentialsError",
+    "CredentialsExpired",
     "DecorrelatedJitter",
     "DispatchOutcome",
     "Dispatcher",
     "HandledEvent",
     "Identity",
     "IdentitySource",
+    "Labels",
+    "LimitExceeded",
+    "NotFound",
+    "NotImplementedByServer",
+    "PluginData",
+    "PluginDataClient",
     "ReconcileStats",
     "RefreshingIdentityFile",
+    "RequestConditions",
+    "RequestState",
+    "ReviewConditions",
+    "Role",
+    "RoleConditions",
+    "ServerInfo",
     "ShutdownReport",
     "StaticIdentity",
+    "SyncAuthClient",
+    "TeleportError",
+    "User",
+    "WatchInit",
+    "WatchMessage",
     "WatchSource",
     "WatcherOptions",
     "__version__",
     "load_identity_file",
     "load_tls_files",
+    "modify_plugin_data",
     "parse_identity_file",
     "watch_access_requests",
 ]
