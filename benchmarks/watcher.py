@@ -17,7 +17,7 @@ The fake Auth Service runs in the same process and event loop, and by default th
 process (gRPC's threads included) is pinned to one CPU, so the figures are for one core that
 also does the server's work: conservative for a plugin talking to a real Auth Service.
 
-    .venv/bin/python benchmarks/watcher.py [--events 20000] [--json results.json] [--no-pin]
+    .venv/bin/python benchmarks/watcher.py [--events N] [--repeat 3] [--json out.json] [--no-pin]
 
 Target (issue 2): live and catch-up rates of at least 5,000 events per second.
 """
@@ -64,12 +64,18 @@ class Result:
     def rate(self) -> float:
         return self.events / self.seconds if self.seconds > 0 else float("inf")
 
+    @property
+    def cpu_rate(self) -> float:
+        """Events per second of this process's CPU time: less sensitive to a busy machine."""
+        return self.events / self.cpu_seconds if self.cpu_seconds > 0 else float("inf")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "events": self.events,
             "seconds": round(self.seconds, 4),
             "cpu_seconds": round(self.cpu_seconds, 4),
             "events_per_second": round(self.rate, 1),
+            "events_per_cpu_second": round(self.cpu_rate, 1),
         }
 
 
@@ -208,7 +214,7 @@ def pin_to_one_cpu() -> str:
     return f"pinned to CPU {cpu}"
 
 
-async def run_all(events: int) -> list[Result]:
+async def run_all(events: int, repeat: int) -> list[Result]:
     # Warm up imports, TLS and code paths so the first figure is not a cold start.
     await bench_live(min(500, events))
     runs: list[Callable[[], Any]] = [
@@ -218,27 +224,34 @@ async def run_all(events: int) -> list[Result]:
         lambda: bench_dispatch_only(events, 10),
         lambda: bench_watcher_in_memory(events),
     ]
-    return [await run() for run in runs]
+    best: list[Result] = []
+    for run in runs:
+        # The fastest of `repeat` runs: the machine's other load only ever slows a run down.
+        results = [await run() for _ in range(repeat)]
+        best.append(min(results, key=lambda r: r.seconds))
+    return best
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=20000, help="events per run (20000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, best kept (3)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--no-pin", action="store_true", help="do not pin to one CPU")
     args = parser.parse_args(argv)
 
     pinning = "not pinned (--no-pin)" if args.no_pin else pin_to_one_cpu()
-    results = asyncio.run(run_all(args.events))
+    results = asyncio.run(run_all(args.events, max(1, args.repeat)))
 
     print(
         f"watcher benchmark: Python {platform.python_version()}, grpcio {grpc.__version__}, "
-        f"{pinning}, {args.events} events per run"
+        f"{pinning}, {args.events} events per run, best of {max(1, args.repeat)}"
     )
     for result in results:
         print(
-            f"  {result.name:<36} {result.rate:>10,.0f} events/s  "
-            f"({result.events} in {result.seconds:.3f} s, CPU {result.cpu_seconds:.3f} s)"
+            f"  {result.name:<30} {result.rate:>9,.0f} events/s  "
+            f"({result.events} in {result.seconds:.3f} s; CPU {result.cpu_seconds:.3f} s, "
+            f"{result.cpu_rate:,.0f} events per CPU-second)"
         )
     over_tls = [r for r in results if r.name in ("live", "catch_up")]
     worst = min(r.rate for r in over_tls)
@@ -254,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "grpcio": grpc.__version__,
             "pinning": pinning,
+            "repeat": max(1, args.repeat),
             "target_events_per_second": TARGET_PER_SECOND,
             "meets_target": worst >= TARGET_PER_SECOND,
             "results": {r.name: r.as_dict() for r in results},
