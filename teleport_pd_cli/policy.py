@@ -7,7 +7,9 @@ twice (the watcher replays requests after each reconnect), and events may be see
 Safety comes from two things: the compare-and-swap transitions below, which the daemon runs
 against Teleport's plugin data (each may run several times, so each is a pure function of the
 current record), and PagerDuty's `incident_key`, which finds an incident created by a run that
-died before recording it.
+died before recording it. `plan` trusts the request it is given: the daemon should pass the
+newest state it knows (a stale PENDING snapshot of a request that is already resolved and was
+never paged would open an incident nothing resolves).
 
 How the daemon carries out each step:
 
