@@ -772,3 +772,49 @@ def test_settings_can_be_built_in_code_for_tests_and_embedders() -> None:
     assert attrs.evolve(config.log, output="1").output == "stdout"
     with pytest.raises(ValueError, match="unsupported logger severity"):
         LogSettings(severity="loud")
+
+
+def test_an_environment_api_key_means_the_files_key_path_is_never_read(tmp_path: Path) -> None:
+    text = '[pagerduty]\napi_key = "/nonexistent/key"\nuser_email = "bot@example.com"\n'
+    config, _ = load(tmp_path, text, {"TPD_PAGERDUTY_API_KEY": "from-env"})
+    assert config.pagerduty.api_key == "from-env"
+
+
+def test_problems_are_reported_one_at_a_time_in_the_go_order(tmp_path: Path) -> None:
+    """Fix the first reported problem, and the next one in the Go plugin's order appears."""
+    lines = {
+        "key_file": ("pagerduty", 'api_key = "/nonexistent/key"'),
+        "tls": ("teleport", 'client_crt = "/c"'),
+        "refresh": ("teleport", "refresh_identity = true"),
+        "endpoint": ("pagerduty", 'region = "mars"'),
+        "user_email": ("pagerduty", 'user_email = ""'),
+        "severity": ("log", 'severity = "loud"'),
+        "format": ("log", 'format = "xml"'),
+        "roles": ("pagerduty.auto_approval", "approve_roles = []"),
+        "metrics": ("metrics", 'listen = "nope"'),
+        "daemon": ("tpd", "max_concurrency = 0"),
+    }
+    expected = [
+        "error reading the API key",
+        "are provided but",
+        "`refresh_identity` requires",
+        "unknown region",
+        "[pagerduty] user_email: missing required value",
+        "unsupported logger severity",
+        "unsupported log format",
+        "must list at least one role pattern",
+        "[metrics] listen:",
+        "[tpd] max_concurrency:",
+    ]
+    remaining = dict(lines)
+    for name, fragment in zip(list(lines), expected, strict=True):
+        tables: dict[str, list[str]] = {}
+        for table, line in remaining.values():
+            tables.setdefault(table, []).append(line)
+        given = " ".join(tables.get("pagerduty", []))
+        for key, value in (("api_key", "k"), ("user_email", "bot@example.com")):
+            if key not in given:
+                tables.setdefault("pagerduty", []).append(f'{key} = "{value}"')
+        text = "".join(f"[{t}]\n" + "\n".join(body) + "\n" for t, body in tables.items())
+        assert fragment in error(tmp_path, text), name
+        del remaining[name]
