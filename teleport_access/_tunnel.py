@@ -188,8 +188,12 @@ class AuthTunnel:
                 upstream = await self._dialer.open()
             except ConnectionProblem as exc:
                 self._failed += 1
+                # gRPC retries every couple of seconds during an outage: warn when the trouble
+                # starts or changes, not on every retry.
+                repeated = self._last_error is not None and str(self._last_error) == str(exc)
                 self._last_error = exc
-                logger.warning(
+                logger.log(
+                    logging.DEBUG if repeated else logging.WARNING,
                     "Cannot open a connection to the Teleport Auth Service: %s",
                     exc,
                     extra={
@@ -199,6 +203,15 @@ class AuthTunnel:
                 )
                 return
             self._opened += 1
+            if self._last_error is not None:
+                logger.info(
+                    "Connected to the Teleport Auth Service again (route %s)",
+                    self.route.describe(),
+                    extra={
+                        "teleport_route": str(self.route.kind),
+                        "teleport_address": self.route.address,
+                    },
+                )
             self._last_error = None
             await self._pipe(local, upstream)
         except asyncio.CancelledError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import stat
 from collections.abc import AsyncIterator
@@ -277,3 +278,20 @@ async def test_the_tunnel_also_carries_the_direct_auth_route(
     route = Route(kind=RouteKind.AUTH, address=auth.address)
     async with AuthTunnel(route, identity) as tunnel, channel_for(tunnel) as channel:
         assert await who_am_i(channel) == b"access-plugin"
+
+
+async def test_an_outage_is_warned_about_once_not_on_every_retry(
+    identity: StaticIdentity, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="teleport_access._tunnel")
+    route = Route(
+        kind=RouteKind.PROXY_TLS_ROUTING, address=closed_port_address(), cluster_name=CLUSTER
+    )
+    async with AuthTunnel(route, identity) as tunnel:
+        for _ in range(3):  # three connection attempts, as gRPC's reconnects would make
+            reader, writer = await asyncio.open_unix_connection(tunnel.socket_path)
+            assert await asyncio.wait_for(reader.read(), 5) == b""  # closed at once
+            writer.close()
+        assert tunnel.stats.connections_failed == 3
+    failures = [r for r in caplog.records if "Cannot open a connection" in r.getMessage()]
+    assert [r.levelno for r in failures] == [logging.WARNING, logging.DEBUG, logging.DEBUG]
