@@ -416,8 +416,10 @@ class OffsetPager:
         template: str | None = None,
     ) -> None:
         given = dict(params or {})
-        start = _int_param(given.pop("offset", None), "offset") or 0
-        limit = _int_param(given.pop("limit", None), "limit") or limit
+        start = _int_param(given.pop("offset", None), "offset")
+        start = 0 if start is None else start
+        given_limit = _int_param(given.pop("limit", None), "limit")
+        limit = limit if given_limit is None else given_limit
         if not 1 <= limit <= PAGE_LIMIT:
             raise ValueError(f"limit must be between 1 and {PAGE_LIMIT}, got {limit!r}")
         if start < 0:

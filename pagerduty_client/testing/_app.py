@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import unquote
 
 import attrs
@@ -42,6 +42,7 @@ __all__ = ["FakeApp", "FakeRequest", "FakeResponse", "Faults", "RecordedRequest"
 log = logging.getLogger("pagerduty_client.testing")
 
 JSON = dict[str, Any]
+T = TypeVar("T")
 
 #: The writes the OpenAPI document marks as requiring `From` (among those the fake implements).
 FROM_REQUIRED = frozenset(
@@ -95,6 +96,8 @@ class RecordedRequest:
     status: int | None
     operation: str | None
     at: datetime
+    #: The answer's headers (x-request-id, ratelimit-*); empty when the connection was dropped.
+    response_headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
 
     def param(self, name: str) -> str | None:
         """The first value of query parameter `name`."""
@@ -282,15 +285,19 @@ class FakeApp:
                 status, body = reject.status, _error_body(reject)
             payload = json.dumps(body).encode() if body is not None else b""
             self._check_response(request, status, payload)
-            self._record(request, route, None if disconnect else status)
             headers = (
                 ("content-type", "application/json; charset=utf-8"),
                 ("x-request-id", uuid.uuid4().hex),
                 *extra_headers,
             )
+            if not payload:
+                headers = headers[1:]
+            self._record(
+                request, route, None if disconnect else status, () if disconnect else headers
+            )
             return FakeResponse(
                 status=status,
-                headers=headers if payload or status != 204 else headers[1:],
+                headers=headers,
                 body=payload,
                 delay=self.faults.delay,
                 disconnect=disconnect,
@@ -315,7 +322,11 @@ class FakeApp:
             log.error("fake PagerDuty: answer violates the OpenAPI document: %s", problem)
 
     def _record(
-        self, request: FakeRequest, route: tuple[str, Handler] | None, status: int | None
+        self,
+        request: FakeRequest,
+        route: tuple[str, Handler] | None,
+        status: int | None,
+        response_headers: Sequence[tuple[str, str]],
     ) -> None:
         body: Any = None
         if request.body:
@@ -333,6 +344,7 @@ class FakeApp:
                 status=status,
                 operation=route[0] if route else None,
                 at=self.state.now(),
+                response_headers=dict(response_headers),
             )
         )
 
@@ -402,7 +414,10 @@ class FakeApp:
             ) from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
-    def _paginate(self, request: FakeRequest, key: str, items: Sequence[JSON]) -> JSON:
+    def _paginate(
+        self, request: FakeRequest, key: str, items: Sequence[T], render: Callable[[T], JSON]
+    ) -> JSON:
+        """One page of `items`, PagerDuty style; only the page is rendered."""
         try:
             limit = int(self._one(request, "limit") or 25)
             offset = int(self._one(request, "offset") or 0)
@@ -418,7 +433,7 @@ class FakeApp:
                 2002,
                 [f"Offset+limit exceeds maximum allowed value of {MAX_OFFSET}."],
             )
-        page = list(items[offset : offset + limit])
+        page = [render(item) for item in items[offset : offset + limit]]
         total = len(items) if self._one(request, "total") == "true" else None
         return {
             key: page,
@@ -440,7 +455,7 @@ class FakeApp:
 
     def list_users(self, request: FakeRequest, ids: list[str], body: Any) -> Answer:
         users = self.state.users_matching(self._one(request, "query"))
-        return 200, self._paginate(request, "users", [self.state.render_user(u) for u in users])
+        return 200, self._paginate(request, "users", users, self.state.render_user)
 
     def get_user(self, request: FakeRequest, ids: list[str], body: Any) -> Answer:
         user = self.state.users.get(ids[0])
@@ -452,8 +467,7 @@ class FakeApp:
         services = self.state.services_matching(
             self._one(request, "query"), self._one(request, "name")
         )
-        rendered = [self.state.render_service(s) for s in services]
-        return 200, self._paginate(request, "services", rendered)
+        return 200, self._paginate(request, "services", services, self.state.render_service)
 
     def get_service(self, request: FakeRequest, ids: list[str], body: Any) -> Answer:
         service = self.state.services.get(ids[0])
@@ -473,8 +487,8 @@ class FakeApp:
                 or any(k == "user" and t in user_ids for r in p.rules for k, t in r.targets)
             )
         ]
-        rendered = [self.state.render_policy(p) for p in policies]
-        return 200, self._paginate(request, "escalation_policies", rendered)
+        render = self.state.render_policy
+        return 200, self._paginate(request, "escalation_policies", policies, render)
 
     def get_policy(self, request: FakeRequest, ids: list[str], body: Any) -> Answer:
         policy = self.state.policies.get(ids[0])
@@ -498,8 +512,7 @@ class FakeApp:
             until=until,
             earliest=self._one(request, "earliest") == "true",
         )
-        rendered = [self.state.render_oncall(e) for e in entries]
-        return 200, self._paginate(request, "oncalls", rendered)
+        return 200, self._paginate(request, "oncalls", entries, self.state.render_oncall)
 
     def list_incidents(self, request: FakeRequest, ids: list[str], body: Any) -> Answer:
         since = until = None
@@ -526,8 +539,7 @@ class FakeApp:
             since=since,
             until=until,
         )
-        rendered = [self.state.render_incident(i) for i in incidents]
-        return 200, self._paginate(request, "incidents", rendered)
+        return 200, self._paginate(request, "incidents", incidents, self.state.render_incident)
 
     def get_incident(self, request: FakeRequest, ids: list[str], body: Any) -> Answer:
         incident = self.state.incident(ids[0])
