@@ -79,7 +79,8 @@ RouteMode = Literal["auto", "auth", "proxy"]
 class Route:
     """A way to the Auth Service that worked. Shown by ``tpd doctor`` and logged at connect."""
 
-    kind: RouteKind
+    #: Also accepts the kind's string value ("proxy-tls-routing"), e.g. from configuration.
+    kind: RouteKind = attrs.field(converter=RouteKind)
     #: The configured ``host:port``.
     address: str
     #: The cluster the ALPN route entry names; "" for the ``auth`` route when not known.

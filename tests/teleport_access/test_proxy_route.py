@@ -363,3 +363,9 @@ def test_routes_are_frozen_values() -> None:
     route = Route(kind=AUTO, address="a:3025")
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         route.kind = TLS_ROUTING  # type: ignore[misc]
+
+
+def test_a_route_kind_may_be_given_as_its_string_value() -> None:
+    route = Route(kind="proxy-tls-routing", address="p:443", cluster_name=CLUSTER)
+    assert route.kind is TLS_ROUTING
+    assert route.via_proxy
