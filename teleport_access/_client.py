@@ -97,9 +97,15 @@ class AuthClient:
         channel_options: Sequence[tuple[str, Any]] = (),
     ) -> None:
         self.address = _normalize_address(address)
-        self._source: IdentitySource = (
-            StaticIdentity(identity) if isinstance(identity, Identity) else identity
-        )
+        if isinstance(identity, Identity):
+            self._source: IdentitySource = StaticIdentity(identity)
+        elif isinstance(identity, IdentitySource):
+            self._source = identity
+        else:
+            raise TypeError(
+                f"identity must be an Identity or an IdentitySource, not {type(identity).__name__}"
+                " (for a file, pass load_identity_file(path) or RefreshingIdentityFile(path))"
+            )
         self._call_timeout = call_timeout
         self._list_timeout = list_timeout
         self._pool = ChannelPool(

@@ -75,6 +75,11 @@ def test_an_address_without_a_port_gets_teleports_auth_port(plugin_identity: Ide
         AuthClient("https://auth.example.com", plugin_identity)
 
 
+def test_a_path_instead_of_an_identity_is_refused_with_a_hint(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="load_identity_file"):
+        AuthClient("auth.example.com:3025", tmp_path / "identity")  # type: ignore[arg-type]
+
+
 # --- identity rotation --------------------------------------------------------------------------
 
 
