@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -142,3 +142,15 @@ async def test_a_source_with_a_new_generation_gets_a_new_channel(
         source.generation = 1
         await client.ping()
     assert [c.caller for c in fake_auth.calls_to("Ping")] == ["first", "first", "second"]
+
+
+async def test_an_expired_client_certificate_is_refused_at_the_handshake(
+    fake_auth: FakeAuthServer,
+) -> None:
+    expired = fake_auth.issue_identity(
+        "access-plugin", not_before=datetime.now(UTC) - timedelta(hours=2), ttl=timedelta(hours=1)
+    )
+    async with AuthClient(fake_auth.address, expired, call_timeout=5.0) as client:
+        with pytest.raises(ConnectionProblem):
+            await client.ping()
+    assert fake_auth.calls == []
