@@ -131,8 +131,10 @@ def main() -> None:
     results = asyncio.run(run(args.calls))
     direct = results["direct"]
     print(f"Python {platform.python_version()}, grpcio {grpc.__version__}, {args.calls} calls")
-    print(f"{'route':<20}{'first call':>12}{'sequential/s':>15}{f'{CONCURRENCY} in flight/s':>18}"
-          f"{'vs direct':>11}")  # fmt: skip
+    print(
+        f"{'route':<20}{'first call':>12}{'sequential/s':>15}{f'{CONCURRENCY} in flight/s':>18}"
+        f"{'vs direct':>11}"
+    )
     for name, figures in results.items():
         ratio = figures["sequential_calls_per_s"] / direct["sequential_calls_per_s"]
         print(

@@ -100,8 +100,13 @@ class PrefixedStream:
 class TLSStream:
     """TLS over any `ByteStream`, driven through `ssl.MemoryBIO` (so it stacks on framings)."""
 
-    def __init__(self, inner: ByteStream, sslobj: ssl.SSLObject, incoming: ssl.MemoryBIO,
-                 outgoing: ssl.MemoryBIO) -> None:  # fmt: skip
+    def __init__(
+        self,
+        inner: ByteStream,
+        sslobj: ssl.SSLObject,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+    ) -> None:
         self._inner = inner
         self._ssl = sslobj
         self._incoming = incoming
@@ -114,8 +119,9 @@ class TLSStream:
     ) -> TLSStream:
         """Run the client handshake over *inner*; raises ssl.SSLError / OSError on failure."""
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        sslobj = context.wrap_bio(incoming, outgoing, server_side=False,
-                                  server_hostname=server_hostname)  # fmt: skip
+        sslobj = context.wrap_bio(
+            incoming, outgoing, server_side=False, server_hostname=server_hostname
+        )
         stream = cls(inner, sslobj, incoming, outgoing)
         await stream._handshake()
         return stream

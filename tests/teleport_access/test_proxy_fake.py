@@ -36,8 +36,9 @@ async def auth(ca: TestCertificateAuthority) -> AsyncIterator[EchoAuthServer]:
 
 @pytest.fixture
 async def proxy(auth: EchoAuthServer) -> AsyncIterator[FakeProxy]:
-    async with FakeProxy(auth_address=auth.address, cluster_name=CLUSTER, ping_interval=0.02,
-                         record_traffic=True) as fake:  # fmt: skip
+    async with FakeProxy(
+        auth_address=auth.address, cluster_name=CLUSTER, ping_interval=0.02, record_traffic=True
+    ) as fake:
         yield fake
 
 
@@ -160,24 +161,31 @@ async def test_unknown_web_paths_answer_404_with_teleports_error_shape(proxy: Fa
 
 
 async def test_find_reports_the_configured_tls_routing_and_cluster(auth: EchoAuthServer) -> None:
-    async with FakeProxy(auth_address=auth.address, cluster_name=CLUSTER,
-                         tls_routing_enabled=False, find_cluster_name="") as fake:  # fmt: skip
+    async with FakeProxy(
+        auth_address=auth.address,
+        cluster_name=CLUSTER,
+        tls_routing_enabled=False,
+        find_cluster_name="",
+    ) as fake:
         stream = await tls_to(fake.address, fake.web_ssl_context(), "localhost")
         try:
             info = _webapi.parse_find_response((await get(stream, "/webapi/find"))[1])
         finally:
             await stream.aclose()
     assert info == _webapi.ProxyInfo(
-        cluster_name="", tls_routing_enabled=False, server_version="17.4.0",
+        cluster_name="",
+        tls_routing_enabled=False,
+        server_version="17.4.0",
         min_client_version="16.0.0",
-    )  # fmt: skip
+    )
 
 
 async def test_as_an_l7_load_balancer_it_terminates_tls_whatever_the_alpn(
     auth: EchoAuthServer, ca: TestCertificateAuthority
 ) -> None:
-    async with FakeProxy(auth_address=auth.address, cluster_name=CLUSTER,
-                         l7_load_balancer=True) as fake:  # fmt: skip
+    async with FakeProxy(
+        auth_address=auth.address, cluster_name=CLUSTER, l7_load_balancer=True
+    ) as fake:
         context = auth_ssl_context(ca.issue_identity("bot"), auth_alpn_protocols(CLUSTER))
         with pytest.raises(ssl.SSLCertVerificationError):
             await tls_to(fake.address, context)
@@ -188,8 +196,9 @@ async def test_as_an_l7_load_balancer_it_terminates_tls_whatever_the_alpn(
 
 
 async def test_upgrade_types_it_does_not_offer_are_answered_404(auth: EchoAuthServer) -> None:
-    async with FakeProxy(auth_address=auth.address, cluster_name=CLUSTER,
-                         upgrade_types=("websocket",)) as fake:  # fmt: skip
+    async with FakeProxy(
+        auth_address=auth.address, cluster_name=CLUSTER, upgrade_types=("websocket",)
+    ) as fake:
         stream = await tls_to(fake.address, fake.web_ssl_context(), "localhost")
         try:
             await stream.write(

@@ -29,8 +29,9 @@ async def test_the_fake_auth_service_answers_ping_and_watch_through_the_fake_pro
     auth: FakeAuthServer, l7: bool, expected: RouteKind
 ) -> None:
     identity = StaticIdentity(auth.issue_identity("access-plugin", roles=["access-plugin"]))
-    async with FakeProxy(auth_address=auth.address, cluster_name=auth.cluster_name,
-                         l7_load_balancer=l7) as proxy:  # fmt: skip
+    async with FakeProxy(
+        auth_address=auth.address, cluster_name=auth.cluster_name, l7_load_balancer=l7
+    ) as proxy:
         route = await resolve_route(proxy.address, identity, options=proxy.connect_options())
         assert route.kind is expected
         tunnel = AuthTunnel(route, identity, proxy.connect_options())

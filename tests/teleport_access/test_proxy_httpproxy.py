@@ -194,8 +194,11 @@ async def test_a_proxy_that_refuses_connect_is_named_in_the_error(
 ) -> None:
     identity = StaticIdentity(ca.issue_identity("bot"))
     async with connect_proxy(require_auth="expected") as corporate:
-        route = Route(kind=RouteKind.PROXY_TLS_ROUTING, address="teleport.example.com:443",
-                      cluster_name=CLUSTER)  # fmt: skip
+        route = Route(
+            kind=RouteKind.PROXY_TLS_ROUTING,
+            address="teleport.example.com:443",
+            cluster_name=CLUSTER,
+        )
         options = ConnectOptions(http_proxy=HTTPProxy.parse(corporate.url))
         with pytest.raises(ConnectionProblem) as caught:
             await RouteDialer(route, identity, options).open()

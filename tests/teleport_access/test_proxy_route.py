@@ -157,8 +157,9 @@ async def test_the_auth_attempt_failing_falls_back_to_the_proxy(
 async def test_behind_an_l7_load_balancer_the_upgrade_route_is_chosen(
     auth: EchoAuthServer, identity: StaticIdentity
 ) -> None:
-    async with FakeProxy(auth_address=auth.address, cluster_name=CLUSTER,
-                         l7_load_balancer=True) as proxy:  # fmt: skip
+    async with FakeProxy(
+        auth_address=auth.address, cluster_name=CLUSTER, l7_load_balancer=True
+    ) as proxy:
         route = await resolve_route(
             proxy.address, identity, mode="proxy", options=proxy.connect_options()
         )
@@ -170,8 +171,12 @@ async def test_behind_an_l7_load_balancer_the_upgrade_route_is_chosen(
 async def test_an_older_proxy_gets_the_legacy_upgrade_it_offers(
     auth: EchoAuthServer, identity: StaticIdentity, offered: str, ping: bool
 ) -> None:
-    async with FakeProxy(auth_address=auth.address, cluster_name=CLUSTER, l7_load_balancer=True,
-                         upgrade_types=(offered,)) as proxy:  # fmt: skip
+    async with FakeProxy(
+        auth_address=auth.address,
+        cluster_name=CLUSTER,
+        l7_load_balancer=True,
+        upgrade_types=(offered,),
+    ) as proxy:
         route = await resolve_route(
             proxy.address,
             identity,
@@ -217,8 +222,9 @@ async def test_a_clear_error_when_neither_identity_nor_proxy_names_the_cluster(
     auth: EchoAuthServer, identity: StaticIdentity
 ) -> None:
     source = ClusterlessIdentity(identity.current())
-    async with FakeProxy(auth_address=auth.address, cluster_name=CLUSTER,
-                         find_cluster_name="") as proxy:  # fmt: skip
+    async with FakeProxy(
+        auth_address=auth.address, cluster_name=CLUSTER, find_cluster_name=""
+    ) as proxy:
         with pytest.raises(ConnectionProblem, match="neither the identity nor /webapi/find"):
             await resolve_route(
                 proxy.address,
@@ -282,8 +288,9 @@ async def test_a_silent_server_times_out_with_the_address_in_the_error(
 async def test_the_proxy_web_certificate_is_verified_with_system_roots_by_default(
     auth: EchoAuthServer, identity: StaticIdentity
 ) -> None:
-    async with FakeProxy(auth_address=auth.address, cluster_name=CLUSTER,
-                         l7_load_balancer=True) as proxy:  # fmt: skip
+    async with FakeProxy(
+        auth_address=auth.address, cluster_name=CLUSTER, l7_load_balancer=True
+    ) as proxy:
         with pytest.raises(ConnectionProblem, match="certificate verification failed"):
             await resolve_route(proxy.address, identity, mode="proxy")
 

@@ -75,9 +75,11 @@ async def test_tls_runs_over_each_framing_with_both_directions_at_once(
     assert client.selected_alpn_protocol == "h2"
     up, down = os.urandom(1_500_000), os.urandom(1_200_000)
     results = await asyncio.gather(
-        client.write(up), server.write(down), read_exactly(server, len(up)),
+        client.write(up),
+        server.write(down),
+        read_exactly(server, len(up)),
         read_exactly(client, len(down)),
-    )  # fmt: skip
+    )
     assert results[2] == up
     assert results[3] == down
     await client.aclose()

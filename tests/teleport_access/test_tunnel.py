@@ -133,8 +133,13 @@ async def test_the_proxy_only_ever_sees_ciphertext(tunnel: AuthTunnel, proxy: Fa
 async def test_alpn_ping_tunnels_carry_calls_while_the_proxy_pings(
     auth: EchoAuthServer, identity: StaticIdentity
 ) -> None:
-    async with FakeProxy(auth_address=auth.address, cluster_name=CLUSTER, l7_load_balancer=True,
-                         upgrade_types=("alpn-ping",), ping_interval=0.005) as proxy:  # fmt: skip
+    async with FakeProxy(
+        auth_address=auth.address,
+        cluster_name=CLUSTER,
+        l7_load_balancer=True,
+        upgrade_types=("alpn-ping",),
+        ping_interval=0.005,
+    ) as proxy:
         route = Route(
             kind=RouteKind.PROXY_ALPN_UPGRADE, address=proxy.address, cluster_name=CLUSTER
         )
@@ -207,8 +212,11 @@ async def test_a_wrong_cluster_is_refused_and_reported(
     auth: EchoAuthServer, identity: StaticIdentity
 ) -> None:
     async with FakeProxy(auth_address=auth.address, cluster_name=CLUSTER) as proxy:
-        route = Route(kind=RouteKind.PROXY_TLS_ROUTING, address=proxy.address,
-                      cluster_name="other.example.com")  # fmt: skip
+        route = Route(
+            kind=RouteKind.PROXY_TLS_ROUTING,
+            address=proxy.address,
+            cluster_name="other.example.com",
+        )
         async with AuthTunnel(route, identity) as tunnel, channel_for(tunnel) as channel:
             with pytest.raises(grpc.aio.AioRpcError) as caught:
                 await channel.unary_unary(UNARY)(b"x", timeout=CALL_TIMEOUT)
