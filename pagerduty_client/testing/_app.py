@@ -268,7 +268,7 @@ class FakeApp:
                 self._authenticate(request)
                 if route is not None and (request.method, route[0]) in FROM_REQUIRED:
                     self._check_from(request)
-                if problems and self.validation == "reject":
+                if problems and self.validation == "reject" and route is not None:
                     raise _invalid(*(f"OpenAPI: {p}" for p in problems))
                 refused, extra_headers = self._rate_limit()
                 if refused:

@@ -109,9 +109,9 @@ async def test_random_server_errors_create_no_duplicate_incident_and_every_note_
     )
     for incident in incidents:
         assert incident.status == "resolved"
-        n = (incident.incident_key or "").split("/")[1]
+        number = (incident.incident_key or "").split("/")[1]
         assert [note.content for note in fake.notes(incident.id)] == [
-            f"request {n}: review {r}" for r in range(3)
+            f"request {number}: review {r}" for r in range(3)
         ]
 
 
