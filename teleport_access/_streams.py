@@ -73,7 +73,7 @@ class SocketStream:
 
     async def aclose(self) -> None:
         self._writer.close()
-        with contextlib.suppress(OSError, ssl.SSLError, asyncio.CancelledError):
+        with contextlib.suppress(OSError, ssl.SSLError):
             await self._writer.wait_closed()
 
 
