@@ -66,6 +66,10 @@ class LoopbackServer:
                 connection.start_next_cycle()
         except (ConnectionError, h11.ProtocolError, asyncio.IncompleteReadError) as exc:
             log.debug("fake PagerDuty: connection ended: %r", exc)
+        except asyncio.CancelledError:
+            # Only stop() cancels these tasks. Ending quietly matters: on Python 3.11 the
+            # streams machinery calls task.exception() on a cancelled handler and logs an error.
+            pass
         finally:
             self._connections.discard(task)
             writer.close()
