@@ -11,6 +11,7 @@ first, then the function.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from operator import attrgetter
 from typing import Any, Final
@@ -154,7 +155,9 @@ class Compiler:
         def fail(ctx: Context) -> bool:
             for arg in args:
                 arg(ctx)
-            raise error
+            # A fresh copy each time: re-raising one shared instance would grow its traceback
+            # on every evaluation and share it between threads.
+            raise copy.copy(error)
 
         return fail
 

@@ -69,7 +69,7 @@ def regex_matches_any(values: Iterable[str], expression: str) -> bool:
     """Teleport's utils.RegexMatchesAny. Raises RegexError for an invalid pattern."""
     compiled = compile_teleport_pattern(expression)
     if isinstance(compiled, RegexError):
-        raise compiled
+        raise type(compiled)(compiled.code, compiled.expr)  # not the cached instance
     return any(compiled(value) is not None for value in values)
 
 

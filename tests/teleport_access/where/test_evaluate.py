@@ -109,6 +109,18 @@ def test_evaluation_errors_in_arguments_come_before_the_functions_own() -> None:
         expr.evaluate(Context(request=Request(reason="x")))
 
 
+def test_a_latent_error_is_raised_afresh_on_every_evaluation() -> None:
+    expr = parse("equals(request.reason, reviewer.roles)")
+    raised = []
+    for _ in range(3):
+        with pytest.raises(WhereEvalError) as info:
+            expr.evaluate(Context())
+        raised.append(info.value)
+    assert raised[0] is not raised[1]
+    assert str(raised[0]) == str(raised[2])
+    assert raised[0] is not expr.problems[0]
+
+
 def test_evaluate_always_returns_a_bool() -> None:
     expr = parse('contains(reviewer.roles, "dev") && !equals(request.reason, "")')
     assert expr.evaluate(CTX) is True
