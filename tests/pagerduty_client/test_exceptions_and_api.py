@@ -83,3 +83,22 @@ def test_importing_the_client_loads_neither_the_fake_nor_jsonschema() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+PURE_MODULES = ["_exceptions", "_models", "_pacing", "_plans", "_requests", "_retry", "_wire"]
+
+
+@pytest.mark.parametrize("module", PURE_MODULES)
+def test_pure_modules_never_import_httpx(module: str) -> None:
+    import ast
+    from pathlib import Path
+
+    source = Path(pd.__file__).with_name(f"{module}.py").read_text()
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert "httpx" not in imported
+    assert not imported & {"teleport_access", "teleport_pd_cli"}
