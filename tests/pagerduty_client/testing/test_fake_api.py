@@ -382,3 +382,17 @@ def test_write_requests_record_their_json_body(
     create(raw, world.payments.id)
     assert fake.requests[-1].body["incident"]["title"] == "Access request"
     assert fake.requests[-1].headers["from"] == BOT_EMAIL
+
+
+def test_escalation_policies_are_listed_by_query_and_by_targeted_user(
+    raw: httpx.Client, fake: FakePagerDuty, world: World
+) -> None:
+    fake.add_escalation_policy("Database on-call", rules=[[world.bob]])
+
+    def names(**params: Any) -> list[str]:
+        found = raw.get("/escalation_policies", params=params).json()["escalation_policies"]
+        return [p["name"] for p in found]
+
+    assert names() == ["Database on-call", "Ops"]
+    assert names(query="OPS") == ["Ops"]
+    assert names(**{"user_ids[]": [world.alice.id]}) == ["Ops"]
