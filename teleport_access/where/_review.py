@@ -132,13 +132,12 @@ def can_review(
         return ReviewDecision(
             allowed=False, reason=f'"{reviewer_name}" cannot review their own access request'
         )
-    traits = {key: tuple(values) for key, values in reviewer_traits.items()}
-    deny = _collect(reviewer_roles, traits, "deny")
-    allow = _collect(reviewer_roles, traits, "allow")
     ctx = Context(
-        reviewer=Reviewer(roles=[role.name for role in reviewer_roles], traits=traits),
+        reviewer=Reviewer(roles=[role.name for role in reviewer_roles], traits=reviewer_traits),
         request=Request.from_access_request(request),
     )
+    deny = _collect(reviewer_roles, ctx.reviewer.traits, "deny")
+    allow = _collect(reviewer_roles, ctx.reviewer.traits, "allow")
     deny_active = {where: _evaluate_where(g, "deny", ctx, dialect) for where, g in deny.items()}
     allow_active = {where: _evaluate_where(g, "allow", ctx, dialect) for where, g in allow.items()}
     requested = request.roles

@@ -242,3 +242,8 @@ def test_can_review_is_keyword_compatible_with_the_fake_auth_service() -> None:
         dialect="typical",
     )
     assert decision.allowed
+
+
+def test_trait_values_must_be_lists_of_strings() -> None:
+    with pytest.raises(TypeError):
+        can_review([role("r", allow=("dev",))], {"team": "sre"}, "bob", request("dev"))

@@ -376,3 +376,13 @@ def test_threshold_filters_of_the_scenarios(
         review=Review(reason=review_reason),
     )
     assert parse(text, "filter").evaluate(ctx) is expected
+
+
+def test_the_older_intelligentsia_rule_needs_no_good_reason() -> None:
+    older = _reviewer_role(
+        "intelligentsia",
+        'contains(request.system_annotations["mechanism"],"consensus")',
+        roles=("dictator", "never"),
+    )
+    assert can_review([older], {}, "reviewer", _dictator_request("alice", reason="")).allowed
+    assert not can_review([older], {}, "reviewer", _dictator_request("carol")).allowed
