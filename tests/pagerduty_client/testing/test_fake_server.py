@@ -56,7 +56,7 @@ async def test_a_dropped_connection_over_http_creates_no_duplicate(
 
 
 async def test_a_slow_server_times_out(fake: FakePagerDuty) -> None:
-    fake.faults.delay = 0.3
+    fake.faults.delay = 2.0  # far beyond the timeout, even on a loaded machine
     async with (
         fake.serve() as url,
         AsyncPagerDutyClient(
