@@ -292,7 +292,7 @@ class _Parser:
             repeat = ""
             if c == "(":
                 if s.startswith("(?", i):
-                    i, opened = self._perl_flags(i, frame)
+                    i, opened = self._perl_flags(i)
                     if opened is not None:
                         stack.append(opened)
                         frame = opened
@@ -373,7 +373,7 @@ class _Parser:
 
     # -- groups and flags -----------------------------------------------------------------
 
-    def _perl_flags(self, i: int, frame: _Frame) -> tuple[int, _Frame | None]:
+    def _perl_flags(self, i: int) -> tuple[int, _Frame | None]:
         """Read `(?...` at i: a named group, a flag change, or a flagged non-capturing group."""
         s = self.s
         t = s[i:]
