@@ -304,6 +304,52 @@ def where_check(
     click.get_current_context().exit(0 if value else 1)
 
 
+# -- check-oncall ---------------------------------------------------------------------------------
+
+
+@cli.command("check-oncall")
+@click.argument("email")
+@click.argument("services", metavar="SERVICE [SERVICE...]", nargs=-1, required=True)
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document instead of text.")
+def check_oncall(email: str, services: tuple[str, ...], config_path: str, as_json: bool) -> None:
+    """Is EMAIL on call now for any of the PagerDuty SERVICEs?
+
+    Asks PagerDuty what the plugin asks before it auto-approves a request, with the config's
+    [pagerduty] settings (the [teleport] part may be absent). Prints the services, escalation
+    policies and levels. Exit status: 0 on call, 1 not on call, 2 the question cannot be
+    answered (no such user or service, refused API key, PagerDuty unreachable, bad config).
+    """
+    import asyncio
+
+    from teleport_pd_cli import oncall
+    from teleport_pd_cli._exceptions import TpdError
+
+    def fail(message: str) -> None:
+        if as_json:
+            click.echo(json.dumps(oncall.error_json(email, message), indent=2))
+        raise InputError(message)
+
+    try:
+        settings, warnings = oncall.load_pagerduty_settings(config_path)
+    except TpdError as exc:
+        fail(str(exc))
+        return
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    try:
+        answer = asyncio.run(oncall.check_oncall(settings, email, services))
+    except TpdError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), indent=2))
+    else:
+        for line in answer.lines():
+            click.echo(line)
+    click.get_current_context().exit(0 if answer.on_call else 1)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli()
