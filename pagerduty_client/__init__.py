@@ -44,7 +44,14 @@ from pagerduty_client._models import (
 )
 from pagerduty_client._retry import RetryPolicy
 from pagerduty_client._sync import PagerDutyClient
-from pagerduty_client._transport import DEFAULT_BASE_URL, EU_BASE_URL, USER_AGENT
+from pagerduty_client._transport import (
+    DEFAULT_BASE_URL,
+    EU_BASE_URL,
+    USER_AGENT,
+    CallAttempt,
+    CallObserver,
+    CallRetry,
+)
 from pagerduty_client._version import __version__
 
 # Plain sorted() order (tests/test_project.py checks it), constants among the classes.
@@ -52,6 +59,9 @@ __all__ = [  # noqa: RUF022
     "APIError",
     "Assignment",
     "AsyncPagerDutyClient",
+    "CallAttempt",
+    "CallObserver",
+    "CallRetry",
     "ConfigurationError",
     "Conflict",
     "DEFAULT_BASE_URL",

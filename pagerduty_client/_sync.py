@@ -29,7 +29,13 @@ from pagerduty_client._models import (
 )
 from pagerduty_client._requests import ApiRequest, ApiResponse, IncidentStatus, OffsetPager, Params
 from pagerduty_client._retry import RetryPolicy
-from pagerduty_client._transport import DEFAULT_BASE_URL, ClientCore, TokenType, now
+from pagerduty_client._transport import (
+    DEFAULT_BASE_URL,
+    CallObserver,
+    ClientCore,
+    TokenType,
+    now,
+)
 
 __all__ = ["PagerDutyClient"]
 
@@ -58,6 +64,8 @@ class PagerDutyClient:
     - `transport`: an httpx transport, e.g. `FakePagerDuty.sync_transport()` in tests.
     - `clock` (monotonic seconds), `sleep` and `random` (in [0, 1), for jitter) are
       injectable so tests can assert exact waits without waiting.
+    - `observer`: called with a `CallAttempt` after every HTTP attempt and a `CallRetry` before
+      every retry (for metrics); it must be quick, and what it raises is logged and ignored.
     """
 
     def __init__(
@@ -74,6 +82,7 @@ class PagerDutyClient:
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
         random: Callable[[], float] | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         self._core = ClientCore(
             api_key,
@@ -85,6 +94,7 @@ class PagerDutyClient:
             requests_per_minute=requests_per_minute,
             clock=clock or time.monotonic,
             random=random or _random.random,
+            observer=observer,
         )
         self._sleep = sleep or time.sleep
         self._ctx = self._core.context
@@ -134,6 +144,7 @@ class PagerDutyClient:
     def _run(self, plan: _plans.Plan[T]) -> T:
         outcome: Any = None
         failure: TransportError | None = None
+        sent: ApiRequest | None = None
         try:
             while True:
                 try:
@@ -142,8 +153,10 @@ class PagerDutyClient:
                     return stop.value  # type: ignore[no-any-return]
                 outcome = failure = None
                 if isinstance(effect, _plans.Sleep):
+                    self._core.retrying(sent, effect.seconds)
                     self._sleep(effect.seconds)
                 else:
+                    sent = effect.request
                     try:
                         outcome = self._exchange(effect.request)
                     except TransportError as exc:

@@ -12,8 +12,9 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
+import attrs
 import httpx
 
 from pagerduty_client._exceptions import ConfigurationError, TransportError, TransportTimeout
@@ -23,7 +24,16 @@ from pagerduty_client._requests import ApiRequest, ApiResponse
 from pagerduty_client._retry import RetryPolicy, rate_limit_wait
 from pagerduty_client._version import __version__
 
-__all__ = ["ACCEPT", "DEFAULT_BASE_URL", "EU_BASE_URL", "USER_AGENT", "ClientCore"]
+__all__ = [
+    "ACCEPT",
+    "DEFAULT_BASE_URL",
+    "EU_BASE_URL",
+    "USER_AGENT",
+    "CallAttempt",
+    "CallObserver",
+    "CallRetry",
+    "ClientCore",
+]
 
 log = logging.getLogger("pagerduty_client")
 
@@ -37,6 +47,33 @@ TokenType = Literal["token", "bearer"]
 
 #: httpx exceptions raised before a single byte of the request can have reached PagerDuty.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+@attrs.frozen(kw_only=True)
+class CallAttempt:
+    """One HTTP attempt, reported to a client's `observer` when it ends (for metrics)."""
+
+    method: str
+    #: The documented path with placeholders ("/incidents/{id}/notes"): few distinct values.
+    endpoint: str
+    #: The HTTP status; None when no answer came (timeout, connection failure).
+    status: int | None
+    #: Seconds from sending the request to its answer or failure.
+    elapsed: float
+
+
+@attrs.frozen(kw_only=True)
+class CallRetry:
+    """A failed attempt of this request will be repeated after `delay` seconds."""
+
+    method: str
+    endpoint: str
+    delay: float
+
+
+#: A client's per-call hook. It runs synchronously on every attempt, so it must be quick; an
+#: exception it raises is logged and otherwise ignored.
+CallObserver: TypeAlias = Callable[[CallAttempt | CallRetry], object]
 
 
 class _Secret:
@@ -120,6 +157,7 @@ class ClientCore:
         requests_per_minute: float | None,
         clock: Callable[[], float],
         random: Callable[[], float],
+        observer: CallObserver | None = None,
     ) -> None:
         key = _check_api_key(api_key)
         if token_type not in ("token", "bearer"):
@@ -138,6 +176,7 @@ class ClientCore:
         self.timeout = float(timeout)
         self.retry = retry
         self.clock = clock
+        self.observer = observer
         header = f"Token token={key}" if token_type == "token" else f"Bearer {key}"
         self._authorization = _Secret(header)
         self._key = _Secret(key)
@@ -190,6 +229,14 @@ class ClientCore:
             request_id=headers.get("x-request-id"),
             elapsed=elapsed,
         )
+        self.notify(
+            CallAttempt(
+                method=request.method,
+                endpoint=request.template,
+                status=answer.status,
+                elapsed=elapsed,
+            )
+        )
         if answer.status == 429 and (wait := rate_limit_wait(headers)) is not None:
             self.pacer.hold(self.clock() + min(wait[0], self.retry.max_rate_limit_wait))
         if log.isEnabledFor(logging.DEBUG):
@@ -221,6 +268,11 @@ class ClientCore:
             path=request.template,
             maybe_processed=not isinstance(exc, _NOT_SENT),
         )
+        self.notify(
+            CallAttempt(
+                method=request.method, endpoint=request.template, status=None, elapsed=elapsed
+            )
+        )
         log.debug(
             "PagerDuty %s %s -> no answer after %.1f ms: %s",
             request.method,
@@ -235,6 +287,19 @@ class ClientCore:
             },
         )
         return error
+
+    def retrying(self, request: ApiRequest | None, delay: float) -> None:
+        """Report that the plan will repeat `request` (its latest attempt failed)."""
+        if request is not None:
+            self.notify(CallRetry(method=request.method, endpoint=request.template, delay=delay))
+
+    def notify(self, event: CallAttempt | CallRetry) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer(event)
+        except Exception:
+            log.exception("PagerDuty client observer failed on %r", event)
 
     def cause(self, exc: Exception) -> Exception | None:
         """The exception to chain (`raise ours from cause`): None if its text holds the key."""

@@ -51,7 +51,8 @@ def test_an_error_prints_its_message() -> None:
 
 def test_the_client_package_exports_exactly_its_public_api() -> None:
     assert set(pd.__all__) == {
-        "APIError", "Assignment", "AsyncPagerDutyClient", "ConfigurationError", "Conflict",
+        "APIError", "Assignment", "AsyncPagerDutyClient", "CallAttempt", "CallObserver",
+        "CallRetry", "ConfigurationError", "Conflict",
         "DEFAULT_BASE_URL", "EU_BASE_URL", "EscalationPolicy", "EscalationRule", "Forbidden",
         "Incident", "InvalidRequest", "NotFound", "NotOnCallReason", "Note", "OnCall",
         "OnCallCheck", "OnCallMatch", "PagerDutyClient", "PagerDutyError",
