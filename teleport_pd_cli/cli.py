@@ -350,6 +350,40 @@ def check_oncall(email: str, services: tuple[str, ...], config_path: str, as_jso
     click.get_current_context().exit(0 if answer.on_call else 1)
 
 
+# -- doctor ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of the checks.")
+def doctor(config_path: str, as_json: bool) -> None:
+    """Check the config, credentials, Teleport and PagerDuty, one line per check.
+
+    Each line starts with ok, warn, fail or skip and says what to fix. Exit status: 0 when
+    nothing failed (warnings allowed), 1 when a check failed.
+    """
+    import asyncio
+
+    from teleport_pd_cli import doctor as checks
+
+    async def run() -> list[checks.CheckResult]:
+        results = []
+        async for result in checks.diagnose(config_path):
+            results.append(result)
+            if not as_json:
+                click.echo(checks.format_result(result))
+        return results
+
+    results = asyncio.run(run())
+    failed = sum(result.status is checks.Status.FAIL for result in results)
+    if as_json:
+        click.echo(json.dumps([result.to_json() for result in results], indent=2))
+    else:
+        warned = sum(result.status is checks.Status.WARN for result in results)
+        click.echo(f"\n{len(results)} checks: {failed} failed, {warned} warnings.")
+    click.get_current_context().exit(1 if failed else 0)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli()
