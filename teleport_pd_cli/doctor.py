@@ -452,15 +452,30 @@ async def _check_roles(
 ) -> AsyncIterator[CheckResult]:
     from teleport_access import TeleportError
 
+    # The certificate's roles are what Teleport checks; a user record is the fallback for a
+    # certificate that does not list them.
+    traits: Mapping[str, Any] = {}
+    names = identity.roles
+    source = "certificate"
+    with contextlib.suppress(TeleportError):
+        user = await client.get_user(identity.username)
+        traits = user.traits
+        if not names:
+            names, source = user.roles, "user record"
     roles: list[Role] = []
     unreadable: list[str] = []
-    for name in identity.roles:
+    for name in names:
         try:
             roles.append(await client.get_role(name))
         except TeleportError as exc:
             unreadable.append(f"{name} ({exc})")
-    if not identity.roles:
-        yield _warn("teleport.roles", "the certificate names no roles")
+    if not names:
+        yield _warn(
+            "teleport.roles",
+            f"neither the certificate nor the user record of {identity.username!r} names a role",
+            "give the plugin's user its role (`tctl users update` or tbot's roles) and sign new "
+            "credentials",
+        )
     elif unreadable:
         yield _warn(
             "teleport.roles",
@@ -468,10 +483,9 @@ async def _check_roles(
             "the review check below is incomplete; read them with `tctl get roles/<name>`",
         )
     else:
-        yield _ok("teleport.roles", f"read role(s) {', '.join(r.name for r in roles)}")
-    traits: Mapping[str, Any] = {}
-    with contextlib.suppress(TeleportError):
-        traits = (await client.get_user(identity.username)).traits
+        yield _ok(
+            "teleport.roles", f"read role(s) {', '.join(r.name for r in roles)} (from the {source})"
+        )
     yield _review_result(roles, traits, identity.username, config)
 
 

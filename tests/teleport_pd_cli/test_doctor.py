@@ -539,3 +539,15 @@ def test_a_result_is_one_line_with_its_fix() -> None:
         "fail  teleport.route        cannot reach it:; auth: refused; proxy: refused. "
         "Fix: check addr"
     )
+
+
+def test_a_certificate_without_roles_falls_back_to_the_user_record(
+    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
+) -> None:
+    identity = identity_file(auth, tmp_path, roles=())
+    config = write_config(tmp_path, addr=auth.address, identity=identity, endpoint=pagerduty[1])
+    result = doctor(config)
+    assert result.exit_code == 0, result.output
+    (roles_line,) = lines(result)["teleport.roles"]
+    assert "read role(s) access-plugin (from the user record)" in roles_line
+    assert status_of(result, "teleport.review") == "ok"
