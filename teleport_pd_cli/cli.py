@@ -111,6 +111,77 @@ def version() -> None:
     click.echo(f"tpd v{__version__} python{platform.python_version()}")
 
 
+# -- run ------------------------------------------------------------------------------------------
+
+
+def _run_options(command: Callable[P, R]) -> Callable[P, R]:
+    """The options of `tpd run` (and of its hidden alias `start`)."""
+    command = click.option(
+        "--startup-timeout",
+        metavar="DURATION",
+        help="Give up (exit 1) when Teleport or PagerDuty cannot be reached within DURATION "
+        '(e.g. "2m"). Default: keep retrying.',
+    )(command)
+    command = click.option(
+        "-d", "--debug", is_flag=True, help="Log at debug severity, whatever [log] severity says."
+    )(command)
+    return config_option(command)
+
+
+def _run_daemon(config_path: str, debug: bool, startup_timeout: str | None) -> None:
+    import asyncio
+    import logging
+
+    from teleport_pd_cli._config_schema import parse_duration
+    from teleport_pd_cli.config import load_config
+    from teleport_pd_cli.daemon import run_daemon
+    from teleport_pd_cli.logsetup import setup_logging
+
+    timeout: float | None = None
+    if startup_timeout is not None:
+        try:
+            timeout = parse_duration(startup_timeout).total_seconds()
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--startup-timeout") from None
+        if timeout <= 0:
+            raise click.BadParameter("must be positive", param_hint="--startup-timeout")
+    config, warnings = load_config(config_path)
+    if debug:
+        config = config.with_severity("debug")
+    setup_logging(
+        config.log.output, config.log.severity, config.log.format, secrets=config.secrets()
+    )
+    log = logging.getLogger("teleport_pd_cli.daemon")
+    if debug:
+        log.debug("DEBUG logging enabled")
+    for warning in warnings:
+        log.warning("%s", warning, extra={"config_key": warning.key})
+    code = asyncio.run(run_daemon(config, startup_timeout=timeout))
+    click.get_current_context().exit(code)
+
+
+@cli.command()
+@_run_options
+@handle_errors
+def run(config_path: str, debug: bool, startup_timeout: str | None) -> None:
+    """Run the plugin: page, note, resolve and approve until SIGTERM or SIGINT.
+
+    Starts by checking the credentials, Teleport (6.1.0 or newer) and the PagerDuty API key,
+    retrying while either cannot be reached. SIGTERM or SIGINT stops taking events and lets
+    those in flight finish ([tpd] shutdown_grace, 15 s); a second SIGINT exits at once.
+    Exit status: 0 after a graceful stop, 1 on a fatal error (printed as `Error: ...`).
+    """
+    _run_daemon(config_path, debug, startup_timeout)
+
+
+@cli.command("start", hidden=True)
+@_run_options
+@handle_errors
+def start(config_path: str, debug: bool, startup_timeout: str | None) -> None:
+    """The Go plugin's name for `run` (its container image runs `start --config ...`)."""
+    _run_daemon(config_path, debug, startup_timeout)
+
+
 # -- render-config --------------------------------------------------------------------------------
 
 
@@ -382,6 +453,54 @@ def doctor(config_path: str, as_json: bool) -> None:
         warned = sum(result.status is checks.Status.WARN for result in results)
         click.echo(f"\n{len(results)} checks: {failed} failed, {warned} warnings.")
     click.get_current_context().exit(1 if failed else 0)
+
+
+# -- demo -----------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--keep-running",
+    is_flag=True,
+    help="Afterwards, leave the fakes and the plugin running (addresses and config printed) "
+    "until Ctrl-C.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of the story.")
+@click.option("-v", "--verbose", is_flag=True, help="Show the plugin's debug log on stderr.")
+@click.option(
+    "--step-timeout",
+    type=click.FloatRange(min=0.1),
+    default=15.0,
+    show_default=True,
+    help="Seconds to wait for each thing the plugin should do.",
+)
+def demo(keep_running: bool, as_json: bool, verbose: bool, step_timeout: float) -> None:
+    """Run the guide end to end with no Teleport and no PagerDuty account.
+
+    Starts a fake Teleport Auth Service and a fake PagerDuty on 127.0.0.1, seeds the guide's
+    services, roles and users, runs the real plugin against them, creates the guide's two
+    access requests and shows what happens, as observed in the fakes. Exit status: 0 when
+    every step was observed, 1 when one was not (with what was expected).
+    """
+    import asyncio
+    import sys
+
+    from teleport_pd_cli.demo import run_demo
+
+    try:
+        report = asyncio.run(
+            run_demo(
+                sys.stdout,
+                as_json=as_json,
+                keep_running=keep_running,
+                step_timeout=step_timeout,
+                log_to_stderr=verbose,
+            )
+        )
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        click.get_current_context().exit(130)
+    click.get_current_context().exit(0 if report.ok else 1)
 
 
 def main() -> None:

@@ -1,0 +1,665 @@
+"""Carrying out the policy for one access-request event: the daemon's hands.
+
+`Processor.handle(event)` reads the request's plugin data, asks `policy.plan` what to do, and
+does it, exactly as the policy module's docstring prescribes for each step:
+
+* `EnsureIncident`: service by name (cached), CAS `claim_request`, then the incident: created
+  at once when our claim made the record (nobody can have paged before a record exists), else
+  first looked up by `incident_key` (an earlier run may have created it and died before
+  recording it); CAS `record_incident`.
+* `AdoptIncident`: look up by `incident_key` only; record what is found.
+* `PostReviewNotes`: CAS `claim_review_notes`, post the claimed notes, CAS
+  `release_review_notes` for the ones that could not be posted.
+* `ResolveIncident`: CAS `claim_resolution`; post the resolution note unless the incident
+  already has it (a release after a failed resolve may have left it there), resolve (already
+  resolved counts as done); CAS `release_resolution` if that fails.
+* `ConsiderApproval`: PagerDuty user by email, services by name, on-call entries of their
+  escalation policies, `decide_approval`; optionally a `where` pre-check with the plugin's own
+  roles that explains a refusal; then an APPROVED review authored by the plugin user.
+
+Two things the plan cannot see are handled here:
+
+* **Newest state.** The processor remembers the newest version of every request it has seen
+  (`RequestStates`). An event that is provably older (fewer reviews, or pending after resolved)
+  is handled with the newer version instead, and an update of a request already seen deleted is
+  ignored. So retries and repair events injected by the daemon can never move a request back.
+* **Interrupted resolutions.** A record whose resolution is claimed but whose incident is still
+  open in PagerDuty means a run died between the claim and the resolve, or another replica is in
+  the middle of it. The first sighting only notes it and asks for a recheck after `repair_after`
+  seconds (longer than any handler may run); if nothing changed by then, the resolution is
+  finished here (note posted only if missing, then resolved). Each incident is checked once per
+  process.
+
+Failures of single steps (PagerDuty or Teleport errors) are logged and collected: the other
+steps still run (an approval does not wait for a page that failed), and the daemon re-attempts
+the request later (`Outcome.ok` is False). Bugs propagate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from pagerduty_client import PagerDutyError
+from teleport_access import (
+    AccessDenied,
+    AccessRequest,
+    AccessRequestEvent,
+    AccessRequestPut,
+    RequestState,
+    TeleportError,
+    modify_plugin_data,
+)
+from teleport_pd_cli import policy
+from teleport_pd_cli._observe import (
+    ApprovalOutcome,
+    IncidentCreated,
+    IncidentResolved,
+    NotesPosted,
+    Observer,
+)
+from teleport_pd_cli.logsetup import FieldsAdapter, bind
+from teleport_pd_cli.plugindata import PLUGIN_NAME, PagerDutyData, decode, encode
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pagerduty_client import AsyncPagerDutyClient, Incident
+    from teleport_access import AuthClient
+    from teleport_pd_cli._lookups import Lookups
+
+__all__ = ["Outcome", "Processor", "RequestStates", "is_older"]
+
+logger = logging.getLogger("teleport_pd_cli.daemon")
+
+#: Failures a step may meet that are the world's fault, not ours: logged, retried later.
+_STEP_ERRORS = (PagerDutyError, TeleportError)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Teleport's answer when a review comes after the request was resolved.
+_ALREADY_RESOLVED = "has been already"
+
+
+def is_older(candidate: AccessRequest, known: AccessRequest) -> bool:
+    """True when `candidate` is provably an earlier version of the request than `known`.
+
+    Requests only move forward: reviews are appended and never removed, and a resolved request
+    never becomes pending again.
+    """
+    if len(candidate.reviews) < len(known.reviews):
+        return True
+    return known.state.is_resolved and candidate.state.is_pending
+
+
+class RequestStates:
+    """The newest version of each request seen, and the ids of requests seen deleted."""
+
+    def __init__(self, *, max_deleted: int = 50_000) -> None:
+        self._latest: dict[str, AccessRequest] = {}
+        self._deleted: OrderedDict[str, None] = OrderedDict()
+        self._max_deleted = max_deleted
+
+    def observe_put(self, request: AccessRequest) -> AccessRequest | None:
+        """The version to act on for this update (the newest known), or None when the request
+        was already seen deleted (a late echo)."""
+        if request.id in self._deleted:
+            return None
+        known = self._latest.get(request.id)
+        if known is not None and is_older(request, known):
+            return known
+        self._latest[request.id] = request
+        return request
+
+    def observe_delete(self, request_id: str) -> None:
+        self._latest.pop(request_id, None)
+        self._deleted[request_id] = None
+        self._deleted.move_to_end(request_id)
+        while len(self._deleted) > self._max_deleted:
+            self._deleted.popitem(last=False)
+
+    def latest(self, request_id: str) -> AccessRequest | None:
+        return self._latest.get(request_id)
+
+    def is_deleted(self, request_id: str) -> bool:
+        return request_id in self._deleted
+
+    def knows(self, request_id: str) -> bool:
+        return request_id in self._latest or request_id in self._deleted
+
+    def __len__(self) -> int:
+        return len(self._latest)
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """What handling one event came to."""
+
+    #: One line per failed step ("to create the PagerDuty incident: HTTP 500 ...").
+    errors: tuple[str, ...] = ()
+    #: Look at the request again after this many seconds (an interrupted resolution).
+    recheck_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@attrs.define
+class _Suspect:
+    """A claimed resolution whose incident was still open when first seen."""
+
+    key: tuple[str, str, str]
+    since: float
+
+
+class _Run:
+    """The state of one `handle` call: log context, failures, a wanted recheck."""
+
+    def __init__(self, log: FieldsAdapter) -> None:
+        self.log = log
+        self.errors: list[str] = []
+        self.recheck_after: float | None = None
+
+    def fail(self, doing: str, error: BaseException) -> None:
+        self.errors.append(f"{doing}: {error}")
+        self.log.error("Failed %s: %s", doing, error)
+
+    def outcome(self) -> Outcome:
+        return Outcome(errors=tuple(self.errors), recheck_after=self.recheck_after)
+
+
+class Processor:
+    """Handles access-request events for the daemon; see the module docstring.
+
+    Not a scheduler: the daemon runs `handle` for one request at a time (the dispatcher's
+    per-request order), so nothing here guards against concurrent calls for the same request.
+    Different requests may be handled concurrently.
+    """
+
+    def __init__(
+        self,
+        *,
+        auth: AuthClient,
+        pagerduty: AsyncPagerDutyClient,
+        lookups: Lookups,
+        settings: policy.PolicySettings,
+        plugin_user: str,
+        plugin_roles: Sequence[str] = (),
+        observer: Observer | None = None,
+        cas_timeout: float = 30.0,
+        repair_after: float = 35.0,
+        precheck_reviews: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._auth = auth
+        self._pd = pagerduty
+        self._lookups = lookups
+        self.settings = settings
+        self.plugin_user = plugin_user
+        self._plugin_roles = tuple(plugin_roles)
+        self._observer = observer if observer is not None else Observer()
+        self._cas_timeout = cas_timeout
+        self.repair_after = repair_after
+        self._precheck = precheck_reviews
+        self._clock = clock
+        self.states = RequestStates()
+        #: Incidents known to be resolved in PagerDuty (checked once per process).
+        self._verified: OrderedDict[str, None] = OrderedDict()
+        self._suspects: dict[str, _Suspect] = {}
+        self._precheck_unavailable_logged = False
+
+    # -- the entry point -----------------------------------------------------------------------
+
+    async def handle(self, event: AccessRequestEvent) -> Outcome:
+        """Make PagerDuty (and the approval) match this request's state."""
+        op = "put" if isinstance(event, AccessRequestPut) else "delete"
+        log = bind(logger, request_id=event.request_id, request_op=op)
+        if isinstance(event, AccessRequestPut):
+            newest = self.states.observe_put(event.request)
+            if newest is None:
+                log.debug("Ignoring an update of a request already seen deleted")
+                return Outcome()
+            if newest is not event.request:
+                log.debug("Handling the newer state of the request seen earlier")
+                event = AccessRequestPut(request=newest, reconciled=event.reconciled)
+            log = log.bind(request_state=newest.state.name)
+        else:
+            self.states.observe_delete(event.request_id)
+        run = _Run(log)
+        try:
+            data = await self._read(event.request_id)
+        except TeleportError as exc:
+            run.fail("to read the plugin data", exc)
+            return run.outcome()
+        if data is not None and data.incident_id:
+            run.log = run.log.bind(pd_incident_id=data.incident_id)
+        steps = policy.plan(event, data, self.settings, plugin_user=self.plugin_user)
+        for step in steps:
+            await self._execute(step, event, run)
+        if data is not None and data.is_resolved and data.has_incident:
+            await self._verify_resolution(event.request_id, data, run)
+        return run.outcome()
+
+    async def _execute(self, step: policy.Step, event: AccessRequestEvent, run: _Run) -> None:
+        request = event.request if isinstance(event, AccessRequestPut) else None
+        if isinstance(step, policy.Skip):
+            level = logging.WARNING if step.warning else logging.DEBUG
+            run.log.log(level, "Skipping the %s: %s", step.what, step.why)
+            return
+        try:
+            if isinstance(step, policy.EnsureIncident):
+                assert request is not None
+                await self._ensure_incident(step, request, run)
+            elif isinstance(step, policy.AdoptIncident):
+                await self._adopt_incident(step, event.request_id, run)
+            elif isinstance(step, policy.PostReviewNotes):
+                await self._post_review_notes(step, event.request_id, run)
+            elif isinstance(step, policy.ResolveIncident):
+                await self._resolve(step, event.request_id, run)
+            else:
+                assert request is not None
+                await self._consider_approval(step, request, run)
+        except _STEP_ERRORS as exc:
+            run.fail(_DOING[type(step)], exc)
+
+    # -- plugin data ---------------------------------------------------------------------------
+
+    async def _read(self, request_id: str) -> PagerDutyData | None:
+        stored = await self._auth.get_plugin_data(request_id, PLUGIN_NAME)
+        return decode(stored.data) if stored is not None else None
+
+    async def _cas(
+        self,
+        request_id: str,
+        transition: Callable[[PagerDutyData | None], PagerDutyData | None],
+    ) -> tuple[bool, PagerDutyData | None]:
+        """Run a pure policy transition under compare-and-swap; (written, data after)."""
+
+        def modify(current: Mapping[str, str] | None) -> Mapping[str, str] | None:
+            new = transition(decode(current))
+            return None if new is None else encode(new)
+
+        result = await modify_plugin_data(
+            self._auth, request_id, PLUGIN_NAME, modify, timeout=self._cas_timeout
+        )
+        return result.written, decode(result.current)
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    async def _find_incident(self, key: str) -> Incident | None:
+        """The incident with this key: an open one if any, else the newest."""
+        found = await self._pd.find_incidents(incident_key=key)
+        if not found:
+            return None
+        open_ones = [incident for incident in found if not incident.is_resolved]
+        candidates = open_ones or found
+        return max(candidates, key=lambda i: i.created_at or _EPOCH)
+
+    async def _ensure_incident(
+        self, step: policy.EnsureIncident, request: AccessRequest, run: _Run
+    ) -> None:
+        run.log = run.log.bind(pd_service_name=step.service_name)
+        service = await self._lookups.service(step.service_name)
+        if service is None:
+            run.log.warning(
+                "Skipping the notification: PagerDuty has no service named %r; check the "
+                "request annotation %s",
+                step.service_name,
+                self.settings.annotations.notify_service,
+            )
+            return
+        claimed, current = await self._cas(
+            request.id, lambda data: policy.claim_request(data, request)
+        )
+        if current is not None and current.has_incident:
+            run.log = run.log.bind(pd_incident_id=current.incident_id)
+            run.log.debug("The incident was recorded meanwhile by another run")
+            return
+        # A record we just created cannot have an incident yet: every run records before it
+        # pages. Otherwise an earlier run may have paged and died before recording it.
+        existing = None if claimed else await self._find_incident(step.incident_key)
+        if existing is None:
+            incident = await self._pd.create_incident(
+                service.id, step.title, step.body, step.incident_key
+            )
+        else:
+            incident = existing
+        _, after = await self._cas(
+            request.id,
+            lambda data: policy.record_incident(
+                data, service_id=service.id, incident_id=incident.id, request=request
+            ),
+        )
+        recorded = after.incident_id if after is not None else ""
+        run.log = run.log.bind(pd_incident_id=recorded or incident.id)
+        if recorded and recorded != incident.id:
+            run.log.warning(
+                "Another run recorded incident %s for this request first; incident %s is "
+                "not tracked",
+                recorded,
+                incident.id,
+            )
+        else:
+            if existing is not None:
+                run.log.info("Found the request's existing PagerDuty incident and recorded it")
+            else:
+                run.log.info("Successfully created PagerDuty incident")
+            self._observer.emit(
+                IncidentCreated(
+                    request_id=request.id,
+                    incident_id=incident.id,
+                    service_name=service.name,
+                    adopted=existing is not None,
+                )
+            )
+
+    async def _adopt_incident(self, step: policy.AdoptIncident, request_id: str, run: _Run) -> None:
+        incident = await self._find_incident(step.incident_key)
+        if incident is None:
+            run.log.debug("No PagerDuty incident exists for the request (%s)", step.why)
+            return
+        service_id = incident.service.id
+        await self._cas(
+            request_id,
+            lambda data: policy.record_incident(
+                data, service_id=service_id, incident_id=incident.id
+            ),
+        )
+        run.log = run.log.bind(pd_incident_id=incident.id)
+        run.log.info("Found the request's unrecorded PagerDuty incident and recorded it")
+
+    async def _post_review_notes(
+        self, step: policy.PostReviewNotes, request_id: str, run: _Run
+    ) -> None:
+        claimed: range | None = None
+
+        def claim(data: PagerDutyData | None) -> PagerDutyData | None:
+            nonlocal claimed
+            result = policy.claim_review_notes(data, len(step.notes))
+            if result is None:
+                claimed = None
+                return None
+            claimed = result[1]
+            return result[0]
+
+        written, current = await self._cas(request_id, claim)
+        if not written or claimed is None or current is None:
+            run.log.debug("No review notes to post: no incident, or every review is posted")
+            return
+        taken = claimed
+        for index in taken:
+            try:
+                await self._pd.add_note(current.incident_id, step.notes[index])
+            except PagerDutyError:
+                await self._release(
+                    request_id, _release_notes(taken, index), run, "the unposted review notes"
+                )
+                raise
+        run.log.info(
+            "Posted %d review note(s) to the incident",
+            len(taken),
+            extra={"pd_incident_id": current.incident_id},
+        )
+        self._observer.emit(
+            NotesPosted(request_id=request_id, incident_id=current.incident_id, count=len(taken))
+        )
+
+    async def _release(
+        self,
+        request_id: str,
+        transition: Callable[[PagerDutyData | None], PagerDutyData | None],
+        run: _Run,
+        what: str,
+    ) -> None:
+        try:
+            await self._cas(request_id, transition)
+        except TeleportError as exc:
+            # The claim stays; the resolution repair (or nobody, for notes) picks it up.
+            run.log.error("Failed to release %s: %s", what, exc)
+
+    async def _resolve(self, step: policy.ResolveIncident, request_id: str, run: _Run) -> None:
+        written, current = await self._cas(
+            request_id, lambda data: policy.claim_resolution(data, step.tag, step.reason)
+        )
+        if not written or current is None:
+            run.log.debug("Failed to resolve the incident: plugin data is missing")
+            return
+        run.log = run.log.bind(pd_incident_id=current.incident_id)
+        try:
+            await self._finish_resolution(current.incident_id, step.note, run)
+        except PagerDutyError:
+            await self._release(
+                request_id,
+                lambda data: policy.release_resolution(data, step.tag, step.reason),
+                run,
+                "the resolution claim",
+            )
+            raise
+        run.log.info("Successfully resolved the incident (%s)", step.tag.value)
+        self._observer.emit(
+            IncidentResolved(
+                request_id=request_id, incident_id=current.incident_id, resolution=step.tag.value
+            )
+        )
+
+    async def _finish_resolution(self, incident_id: str, note: str, run: _Run) -> None:
+        """Post `note` unless the incident has it already, then resolve the incident."""
+        notes = await self._pd.list_notes(incident_id)
+        if any(_same_note(existing.content, note) for existing in notes):
+            run.log.info("The incident already has the resolution note; not posting it again")
+        else:
+            await self._pd.add_note(incident_id, note)
+        await self._pd.resolve_incident(incident_id)
+        self._remember_resolved(incident_id)
+
+    def _remember_resolved(self, incident_id: str) -> None:
+        self._verified[incident_id] = None
+        self._verified.move_to_end(incident_id)
+        while len(self._verified) > 50_000:
+            self._verified.popitem(last=False)
+
+    async def _verify_resolution(self, request_id: str, data: PagerDutyData, run: _Run) -> None:
+        """The record says resolved: make sure PagerDuty agrees (see the module docstring)."""
+        incident_id = data.incident_id
+        if incident_id in self._verified:
+            return
+        try:
+            incident = await self._pd.get_incident(incident_id)
+        except PagerDutyError as exc:
+            run.fail("to check that the incident is resolved", exc)
+            return
+        if incident.is_resolved:
+            self._remember_resolved(incident_id)
+            self._suspects.pop(request_id, None)
+            return
+        key = (data.resolution.value, data.resolve_reason, incident_id)
+        now = self._clock()
+        suspect = self._suspects.get(request_id)
+        if suspect is None or suspect.key != key:
+            self._suspects[request_id] = _Suspect(key=key, since=now)
+            run.log.info(
+                "The request's resolution (%s) is recorded but the incident is still %s; "
+                "finishing it in %g s unless its resolver does first",
+                data.resolution.value,
+                incident.status,
+                self.repair_after,
+            )
+            run.recheck_after = self.repair_after
+            return
+        waited = now - suspect.since
+        if waited < self.repair_after:
+            run.recheck_after = self.repair_after - waited
+            return
+        run.log.warning(
+            "Finishing the interrupted resolution (%s) of the incident", data.resolution.value
+        )
+        note = policy.resolution_note(data.resolution, data.resolve_reason)
+        try:
+            await self._finish_resolution(incident_id, note, run)
+        except PagerDutyError as exc:
+            run.fail("to finish the interrupted resolution", exc)
+            return
+        self._suspects.pop(request_id, None)
+        run.log.info("Successfully resolved the incident (%s)", data.resolution.value)
+        self._observer.emit(
+            IncidentResolved(
+                request_id=request_id, incident_id=incident_id, resolution=data.resolution.value
+            )
+        )
+
+    async def _consider_approval(
+        self, step: policy.ConsiderApproval, request: AccessRequest, run: _Run
+    ) -> None:
+        try:
+            decision = await self._decide(step, request, run)
+            if isinstance(decision, policy.Skip):
+                level = logging.WARNING if decision.warning else logging.DEBUG
+                run.log.log(level, "Skipping the approval: %s", decision.why)
+                return
+            await self._approve(decision, request, run)
+        except _STEP_ERRORS:
+            self._observer.emit(ApprovalOutcome(request_id=request.id, result="failed"))
+            raise
+
+    async def _decide(
+        self, step: policy.ConsiderApproval, request: AccessRequest, run: _Run
+    ) -> policy.Approve | policy.Skip:
+        user_lookup = asyncio.ensure_future(self._lookups.user(request.user))
+        service_lookups = [
+            asyncio.ensure_future(self._lookups.service(name)) for name in step.service_names
+        ]
+        try:
+            user = await user_lookup
+            found = await asyncio.gather(*service_lookups)
+        except BaseException:
+            for task in (user_lookup, *service_lookups):
+                task.cancel()
+            await asyncio.gather(user_lookup, *service_lookups, return_exceptions=True)
+            raise
+        services = [
+            policy.PagerDutyService(
+                id=service.id,
+                name=service.name,
+                escalation_policy_id=service.escalation_policy.id,
+            )
+            for service in found
+            if service is not None
+        ]
+        pd_user = None
+        on_calls: list[policy.OnCall] = []
+        if user is not None:
+            run.log = run.log.bind(pd_user_email=user.email, pd_user_name=user.name)
+            pd_user = policy.PagerDutyUser(id=user.id, name=user.name, email=user.email)
+            policies = sorted({s.escalation_policy_id for s in services if s.escalation_policy_id})
+            if policies:
+                entries = await self._pd.on_call(user.id, policies)
+                on_calls = [
+                    policy.OnCall(
+                        user_id=entry.user.id,
+                        escalation_policy_id=entry.escalation_policy.id,
+                        escalation_level=entry.escalation_level,
+                    )
+                    for entry in entries
+                    # As the Go plugin: only entries naming a user count.
+                    if entry.user.type.startswith("user")
+                ]
+        return policy.decide_approval(
+            request,
+            pd_user=pd_user,
+            services=services,
+            on_calls=on_calls,
+            settings=self.settings,
+            plugin_user=self.plugin_user,
+        )
+
+    async def _approve(self, approve: policy.Approve, request: AccessRequest, run: _Run) -> None:
+        log = run.log.bind(pd_service_names=list(approve.service_names))
+        if self._precheck:
+            await self._explain_review_permission(request, log)
+        try:
+            await self._auth.submit_review(
+                request.id,
+                proposed_state=RequestState.APPROVED,
+                reason=approve.reason,
+                author=self.plugin_user,
+            )
+        except AccessDenied as exc:
+            message = str(exc)
+            if policy.is_already_reviewed(message):
+                log.debug("Already reviewed the request")
+                result = "already_reviewed"
+            elif _ALREADY_RESOLVED in message:
+                log.debug("The request was resolved before the approval: %s", message)
+                result = "already_reviewed"
+            else:
+                log.warning(
+                    "Teleport refused the approval of an on-call requester: %s. Give the "
+                    "plugin's role review_requests for the requested roles.",
+                    message,
+                )
+                result = "refused"
+            self._observer.emit(ApprovalOutcome(request_id=request.id, result=result))
+            return
+        self._observer.emit(ApprovalOutcome(request_id=request.id, result="approved"))
+        log.info("Successfully submitted a request approval (%s)", approve.why)
+
+    async def _explain_review_permission(self, request: AccessRequest, log: FieldsAdapter) -> None:
+        """Log why Teleport will refuse the plugin's review, when it will (never raises)."""
+        from teleport_access.where import WhereError, can_review
+
+        if not self._plugin_roles:
+            return
+        try:
+            roles = [await self._lookups.role(name) for name in self._plugin_roles]
+        except TeleportError as exc:
+            if not self._precheck_unavailable_logged:
+                self._precheck_unavailable_logged = True
+                log.info(
+                    "Cannot read the plugin's roles to pre-check its reviews (%s); Teleport "
+                    "will decide alone",
+                    exc,
+                )
+            return
+        known = [role for role in roles if role is not None]
+        try:
+            me = await self._lookups.teleport_user(self.plugin_user)
+        except TeleportError:
+            me = None
+        traits = me.traits if me is not None else {}
+        try:
+            decision = can_review(known, traits, self.plugin_user, request)
+        except WhereError as exc:
+            log.warning("Cannot evaluate the plugin's review_requests.where: %s", exc)
+            return
+        if not decision.allowed:
+            log.warning("Teleport will likely refuse the approval: %s", decision.reason)
+
+
+def _release_notes(
+    claimed: range, first_unposted: int
+) -> Callable[[PagerDutyData | None], PagerDutyData | None]:
+    def release(data: PagerDutyData | None) -> PagerDutyData | None:
+        return policy.release_review_notes(data, claimed, first_unposted)
+
+    return release
+
+
+def _same_note(stored: str, ours: str) -> bool:
+    # PagerDuty may trim trailing whitespace; the resolution note can end with a newline.
+    return stored.rstrip() == ours.rstrip()
+
+
+#: What each step is doing, for "Failed <doing>: <error>".
+_DOING: dict[type[object], str] = {
+    policy.EnsureIncident: "to create the PagerDuty incident",
+    policy.AdoptIncident: "to look up the request's PagerDuty incident",
+    policy.PostReviewNotes: "to post the review notes",
+    policy.ResolveIncident: "to resolve the incident",
+    policy.ConsiderApproval: "to consider the approval",
+}

@@ -1,0 +1,704 @@
+"""The `tpd run` daemon: wires the Teleport watcher and PagerDuty to the policy.
+
+    daemon = Daemon(config)
+    await daemon.start()          # credentials, Teleport, PagerDuty, watching; returns when ready
+    ...
+    report = await daemon.stop()  # finish what is in flight (up to [tpd] shutdown_grace)
+
+or `await daemon.run()` (start, run until `request_stop()`, stop), or `run_daemon(config)`
+(the same with SIGTERM/SIGINT handling, as `tpd run` does).
+
+How it fits together:
+
+* `AccessRequestWatcher` (teleport_access) streams request events, reconnects, and after every
+  connect replays the existing requests (catch-up). `Dispatcher` runs one handler per event,
+  ordered per request, at most `[tpd] max_concurrency` at once, each within
+  `[tpd] handler_timeout`; queued puts of the same request coalesce into the newest.
+* The handler is `Processor.handle` (`_processor.py`), which carries out `policy.plan`.
+* **Failed requests are re-attempted** (`_retries.py`): a request whose handling failed or timed
+  out is handed back to the dispatcher after a per-request backoff (2 s doubling to 5 min) as its
+  newest known state, until one handling succeeds, whether or not Teleport sends another event.
+  A re-attempt is skipped while the dispatcher already holds an event for that request.
+* **Sweep after each catch-up**: once the catch-up's events are handled, the plugin data of every
+  request (Teleport keeps it about an hour past a request's end) is compared with what the
+  catch-up saw: a request that no longer exists but has an unresolved incident is resolved as
+  expired (it was deleted while tpd was down), and a recorded resolution whose incident is still
+  open is finished (a crash between the claim and the resolve). These go through the dispatcher
+  too, so they keep the per-request order.
+* PagerDuty services and users (and Teleport roles) are cached for `[tpd] lookup_cache_ttl`.
+
+Observability: `daemon.stats` (running totals), `daemon.subscribe(listener)` (typed events, see
+`_observe.py`), `daemon.health()` (ready, watch stream connected, PagerDuty reachable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncGenerator, Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+import attrs
+
+from teleport_pd_cli._exceptions import TpdError
+from teleport_pd_cli._observe import (
+    DaemonEvent,
+    DaemonStats,
+    EventHandled,
+    Health,
+    Observer,
+    RetryScheduled,
+    WatcherConnected,
+    WatcherDisconnected,
+)
+from teleport_pd_cli._startup import StartupAborted, StartupError
+from teleport_pd_cli._version import __version__
+
+if TYPE_CHECKING:
+    from pagerduty_client import AsyncPagerDutyClient, CallAttempt, CallRetry
+    from teleport_access import (
+        AccessRequestEvent,
+        AccessRequestWatcher,
+        AuthClient,
+        Dispatcher,
+        HandledEvent,
+        ReconcileStats,
+        ServerInfo,
+        ShutdownReport,
+        TeleportError,
+        WatchInit,
+    )
+    from teleport_pd_cli._processor import Outcome, Processor
+    from teleport_pd_cli._retries import RetryScheduler
+    from teleport_pd_cli.config import Config
+
+__all__ = [
+    "Daemon",
+    "DaemonEvent",
+    "DaemonStats",
+    "Health",
+    "StartupAborted",
+    "StartupError",
+    "run_daemon",
+]
+
+logger = logging.getLogger("teleport_pd_cli.daemon")
+
+#: How long `stop()` waits for the watcher task after the dispatcher finished.
+_CLOSE_TIMEOUT = 5.0
+#: Added to the handler timeout before an open incident with a claimed resolution is repaired:
+#: the run that claimed it has either finished or given up by then.
+_REPAIR_MARGIN = 5.0
+
+
+@attrs.define
+class _CatchUp:
+    """Progress of one catch-up: the listing's events, then the sweep's."""
+
+    #: Listing events the watcher has yet to deliver.
+    expected: int
+    #: Delivered events not yet finished, by id() (holding them keeps the ids unique).
+    outstanding: dict[int, AccessRequestEvent] = attrs.field(factory=dict)
+    phase: str = "catch-up"
+    first: bool = False
+    handled: int = 0
+    swept: int = 0
+
+
+class Daemon:
+    """The access-request plugin: see the module docstring.
+
+    `auth_client` / `pagerduty`: use these clients instead of building them from `config`
+    (they are then not closed by `stop()`). A PagerDuty client built here reports every attempt
+    and retry to `stats` and the listeners; build an injected one with
+    `observer=daemon.pagerduty_observer` for the same. `clock` (monotonic seconds) is used for
+    handler durations, caches and repair delays. `startup_timeout`: give up starting after this many
+    seconds (None: keep retrying connection problems until stopped).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        auth_client: AuthClient | None = None,
+        pagerduty: AsyncPagerDutyClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        startup_timeout: float | None = None,
+    ) -> None:
+        self.config = config
+        self._auth = auth_client
+        self._pd = pagerduty
+        self._owns_auth = auth_client is None
+        self._owns_pd = pagerduty is None
+        self._clock = clock
+        self._startup_timeout = startup_timeout
+        self._observer = Observer()
+        #: Set once the first watch stream sent INIT and its catch-up listing was read.
+        self.ready = asyncio.Event()
+        #: Set once the first catch-up's events (and the sweep after it) were handled.
+        self.caught_up = asyncio.Event()
+        self.server_info: ServerInfo | None = None
+        #: The Teleport user the plugin acts as (its certificate's name): the review author.
+        self.plugin_user = ""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event = asyncio.Event()
+        self._stop_flag = False
+        self._starting: asyncio.Future[None] | None = None
+        self._started = False
+        self._stopping = False
+        self._report: ShutdownReport | None = None
+        self._stop_lock = asyncio.Lock()
+        self._processor: Processor | None = None
+        self._retries: RetryScheduler | None = None
+        self._watcher: AccessRequestWatcher | None = None
+        self._dispatcher: Dispatcher | None = None
+        self._run_task: asyncio.Task[None] | None = None
+        self._injected: asyncio.Queue[AccessRequestEvent] = asyncio.Queue()
+        self._outcomes: dict[int, Outcome] = {}
+        self._retry_events: set[int] = set()
+        self._catch_up: _CatchUp | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- observability -------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> DaemonStats:
+        """Running totals: events, PagerDuty calls, retries, 429s, reconnects, approvals."""
+        return self._observer.stats
+
+    def subscribe(self, listener: Callable[[DaemonEvent], object]) -> Callable[[], None]:
+        """Call `listener(event)` for every `DaemonEvent`; returns the unsubscribe function."""
+        return self._observer.subscribe(listener)
+
+    def health(self) -> Health:
+        watcher = self._watcher
+        return Health(
+            ready=self.ready.is_set(),
+            watcher_connected=watcher is not None and watcher.connected,
+            pagerduty_reachable=self._observer.pagerduty_reachable,
+            stopping=self._stopping,
+        )
+
+    @property
+    def pagerduty_observer(self) -> Callable[[CallAttempt | CallRetry], None]:
+        """The hook to pass as `AsyncPagerDutyClient(observer=...)` to an injected client."""
+        return self._observer.on_pagerduty
+
+    @property
+    def pending_retries(self) -> frozenset[str]:
+        """Request ids with a re-attempt scheduled."""
+        return self._retries.scheduled if self._retries is not None else frozenset()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Connect, check, and start watching; return once ready.
+
+        Raises `StartupError` (a `TpdError`) for a fatal problem: no or expired credentials, a
+        Teleport older than 6.1.0, a PagerDuty key that is refused, a plugin user that may not
+        list requests, or connection problems past `startup_timeout`. Raises `StartupAborted`
+        when `request_stop()` came first. Everything started is closed again on failure.
+        """
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._starting)
+
+    async def _start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self._stop_flag:
+            self._stop_event.set()
+        deadline = None if self._startup_timeout is None else self._clock() + self._startup_timeout
+        logger.info("Starting Teleport Access PagerDuty Plugin (tpd %s)", __version__)
+        try:
+            await self._connect(deadline)
+            self._begin_watching()
+            await self._wait_ready(deadline)
+        except BaseException:
+            await self._close_clients()
+            raise
+        self._started = True
+        info = self.server_info
+        assert info is not None
+        logger.info(
+            "Plugin is ready: cluster %s, Teleport %s, acting as %s",
+            info.cluster_name,
+            info.server_version,
+            self.plugin_user,
+            extra={
+                "teleport_cluster": info.cluster_name,
+                "teleport_version": info.server_version,
+                "plugin_user": self.plugin_user,
+            },
+        )
+
+    async def _connect(self, deadline: float | None) -> None:
+        from teleport_access import AuthClient
+        from teleport_pd_cli import _startup
+
+        config = self.config
+        if self._auth is None:
+            source = _startup.identity_source(config.teleport)
+            try:
+                self._auth = AuthClient(config.teleport.addr, source)
+            except ValueError as exc:
+                raise StartupError(f"[teleport] addr: {exc}") from None
+        auth = self._auth
+        self.plugin_user = auth.identity.username
+        self.server_info = await _startup.check_teleport(
+            auth, deadline=deadline, stopping=self._stop_event, clock=self._clock
+        )
+        logger.debug(
+            "Connected to the Teleport Auth Service at %s: cluster %s, Teleport %s",
+            auth.address,
+            self.server_info.cluster_name,
+            self.server_info.server_version,
+        )
+        if self._pd is None:
+            self._pd = self._build_pagerduty()
+        await _startup.check_pagerduty(
+            self._pd, deadline=deadline, stopping=self._stop_event, clock=self._clock
+        )
+
+    def _build_pagerduty(self) -> AsyncPagerDutyClient:
+        from pagerduty_client import AsyncPagerDutyClient, ConfigurationError, RetryPolicy
+
+        settings = self.config.pagerduty
+        budget = self.config.daemon.handler_timeout.total_seconds()
+        try:
+            return AsyncPagerDutyClient(
+                settings.api_key,
+                base_url=settings.api_endpoint,
+                user_email=settings.user_email,
+                # Retries end with the handler's time; the daemon re-attempts the request later.
+                retry=RetryPolicy(max_elapsed=budget, max_rate_limit_wait=budget),
+                observer=self._observer.on_pagerduty,
+            )
+        except ConfigurationError as exc:
+            raise StartupError(f"[pagerduty]: {exc}") from None
+
+    def _begin_watching(self) -> None:
+        from teleport_access import AccessRequestWatcher, Dispatcher
+        from teleport_pd_cli._lookups import Lookups
+        from teleport_pd_cli._processor import Processor
+        from teleport_pd_cli._retries import RetryScheduler
+        from teleport_pd_cli.policy import PolicySettings, web_proxy_url
+
+        auth, pagerduty, info = self._auth, self._pd, self.server_info
+        assert auth is not None
+        assert pagerduty is not None
+        assert info is not None
+        tuning = self.config.daemon
+        handler_timeout = tuning.handler_timeout.total_seconds()
+        self._processor = Processor(
+            auth=auth,
+            pagerduty=pagerduty,
+            lookups=Lookups(
+                pagerduty, auth, ttl=tuning.lookup_cache_ttl.total_seconds(), clock=self._clock
+            ),
+            settings=PolicySettings.from_config(
+                self.config.pagerduty, web_proxy_url=web_proxy_url(info)
+            ),
+            plugin_user=self.plugin_user,
+            plugin_roles=auth.identity.roles,
+            observer=self._observer,
+            cas_timeout=handler_timeout,
+            repair_after=handler_timeout + _REPAIR_MARGIN,
+            clock=self._clock,
+        )
+        self._retries = RetryScheduler(self._retry_due)
+        self._watcher = AccessRequestWatcher(
+            auth,
+            on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
+            on_reconcile=self._on_reconcile,
+        )
+        self._dispatcher = Dispatcher(
+            self._handle,
+            max_concurrency=tuning.max_concurrency,
+            timeout=handler_timeout,
+            coalesce=True,
+            clock=self._clock,
+            on_outcome=self._on_outcome,
+        )
+        self._run_task = asyncio.create_task(
+            self._dispatcher.run(self._events()), name="tpd-dispatcher"
+        )
+
+    async def _wait_ready(self, deadline: float | None) -> None:
+        assert self._run_task is not None
+        waiters = {
+            asyncio.ensure_future(self.ready.wait()),
+            asyncio.ensure_future(self._stop_event.wait()),
+        }
+        timeout = None if deadline is None else max(0.0, deadline - self._clock())
+        try:
+            await asyncio.wait(
+                {*waiters, self._run_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if self.ready.is_set():
+            return
+        if self._run_task.done():
+            await self._abandon_watching()
+            error = self._run_task.exception() if not self._run_task.cancelled() else None
+            raise StartupError(f"watching access requests failed: {error}") from error
+        await self._abandon_watching()
+        if self._stop_event.is_set():
+            raise StartupAborted("stopped before the plugin was ready")
+        raise StartupError("the watch stream did not become ready before the start-up deadline")
+
+    async def _abandon_watching(self) -> None:
+        if self._retries is not None:
+            self._retries.close()
+        if self._dispatcher is not None:
+            await self._dispatcher.shutdown(grace=0.0)
+        if self._run_task is not None:
+            self._run_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._run_task
+
+    async def run(self) -> None:
+        """Start if needed, run until `request_stop()` (or `stop()`), then stop gracefully.
+
+        Returns normally after a graceful stop (also when stopped during start-up); raises
+        `StartupError` for a fatal start-up problem and `TpdError` if watching failed for good.
+        """
+        try:
+            await self.start()
+        except StartupAborted:
+            await self.stop()
+            return
+        assert self._run_task is not None
+        stop_waiter = asyncio.ensure_future(self._stop_event.wait())
+        try:
+            await asyncio.wait({stop_waiter, self._run_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop_waiter.cancel()
+        failed = self._run_task.done() and not self._stopping
+        error = None
+        if failed and not self._run_task.cancelled():
+            error = self._run_task.exception()
+        await self.stop()
+        if failed:
+            raise TpdError(f"watching access requests stopped unexpectedly: {error}") from error
+
+    def request_stop(self) -> None:
+        """Ask `run()` to stop gracefully. Safe from signal handlers and other threads."""
+        self._stop_flag = True
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if current is loop:
+            self._stop_event.set()
+        else:
+            loop.call_soon_threadsafe(self._stop_event.set)
+
+    async def stop(self, grace: float | None = None) -> ShutdownReport:
+        """Stop taking events, let those in flight finish for up to `grace` seconds (default
+        `[tpd] shutdown_grace`), cancel the rest, close the clients. Returns what could not be
+        finished (`report.clean` when nothing). Idempotent."""
+        from teleport_access import ShutdownReport
+
+        async with self._stop_lock:
+            if self._report is not None:
+                return self._report
+            self._stopping = True
+            self._stop_event.set()
+            if grace is None:
+                grace = self.config.daemon.shutdown_grace.total_seconds()
+            if self._starting is not None and not self._starting.done():
+                with contextlib.suppress(BaseException):
+                    await self._starting
+            report = ShutdownReport(completed=0)
+            if self._retries is not None:
+                self._retries.close()
+            for task in list(self._background):
+                task.cancel()
+            if self._dispatcher is not None:
+                report = await self._dispatcher.shutdown(grace=grace)
+            if self._run_task is not None:
+                done, _ = await asyncio.wait({self._run_task}, timeout=_CLOSE_TIMEOUT)
+                if not done:
+                    self._run_task.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._run_task
+            await self._close_clients()
+            self._report = report
+            if self._started:
+                logger.info(
+                    "Stopped: %d event(s) finished during shutdown, %d cancelled, %d dropped",
+                    report.completed,
+                    len(report.cancelled),
+                    len(report.dropped),
+                )
+            return report
+
+    async def _close_clients(self) -> None:
+        if self._owns_pd and self._pd is not None:
+            with contextlib.suppress(Exception):
+                await self._pd.aclose()
+            self._pd = None
+        if self._owns_auth and self._auth is not None:
+            with contextlib.suppress(Exception):
+                await self._auth.close()
+            self._auth = None
+
+    # -- events --------------------------------------------------------------------------------
+
+    async def _events(self) -> AsyncGenerator[AccessRequestEvent, None]:
+        """The watcher's events merged with the daemon's own (re-attempts, sweep results).
+
+        The watcher is read one event at a time, so the dispatcher's backpressure still reaches
+        its stream.
+        """
+        assert self._watcher is not None
+        source = self._watcher.events()
+        pull: asyncio.Future[AccessRequestEvent] | None = None
+        injected: asyncio.Future[AccessRequestEvent] | None = None
+        try:
+            while True:
+                if pull is None:
+                    pull = asyncio.ensure_future(anext(source))
+                if injected is None:
+                    injected = asyncio.ensure_future(self._injected.get())
+                await asyncio.wait({pull, injected}, return_when=asyncio.FIRST_COMPLETED)
+                if injected.done():
+                    own = injected.result()
+                    injected = None
+                    yield own
+                if pull.done():
+                    finished, pull = pull, None
+                    try:
+                        event = finished.result()
+                    except StopAsyncIteration:
+                        return
+                    self._note_delivered(event)
+                    yield event
+        finally:
+            for future in (pull, injected):
+                if future is not None and not future.done():
+                    future.cancel()
+                    with contextlib.suppress(BaseException):
+                        await future
+            await source.aclose()
+
+    async def _handle(self, event: AccessRequestEvent) -> None:
+        assert self._processor is not None
+        outcome = await self._processor.handle(event)
+        self._outcomes[id(event)] = outcome
+
+    def _on_outcome(self, handled: HandledEvent) -> None:
+        event = handled.event
+        key = id(event)
+        outcome = self._outcomes.pop(key, None)
+        is_retry = key in self._retry_events
+        self._retry_events.discard(key)
+        result = handled.outcome.value
+        if result == "ok" and outcome is not None and not outcome.ok:
+            result = "error"
+        self._observer.emit(
+            EventHandled(
+                request_id=event.request_id,
+                op=handled.op,
+                result=result,
+                duration=handled.duration,
+                retry=is_retry,
+            )
+        )
+        retries = self._retries
+        if retries is not None and not self._stopping:
+            if result in ("error", "timeout"):
+                attempt, delay = retries.failed(event.request_id)
+                logger.warning(
+                    "Failed to process request; retrying in %.1f s (attempt %d)",
+                    delay,
+                    attempt,
+                    extra={"request_id": event.request_id, "retry_attempt": attempt},
+                )
+                self._observer.emit(
+                    RetryScheduled(request_id=event.request_id, attempt=attempt, delay=delay)
+                )
+            elif result == "ok":
+                retries.succeeded(event.request_id)
+            if outcome is not None and outcome.recheck_after is not None:
+                retries.recheck(event.request_id, outcome.recheck_after)
+        self._catch_up_progress(key)
+
+    def _retry_due(self, request_id: str) -> None:
+        """A re-attempt is due: hand the newest known state to the dispatcher."""
+        from teleport_access import AccessRequestDelete, AccessRequestPut
+
+        dispatcher, processor = self._dispatcher, self._processor
+        if self._stopping or dispatcher is None or processor is None:
+            return
+        if dispatcher.pending_by_request().get(request_id):
+            logger.debug(
+                "Re-attempt skipped: an event of the request is already queued",
+                extra={"request_id": request_id},
+            )
+            return
+        event: AccessRequestEvent
+        if processor.states.is_deleted(request_id):
+            event = AccessRequestDelete(request_id=request_id, reconciled=True)
+        else:
+            latest = processor.states.latest(request_id)
+            if latest is None:
+                return
+            event = AccessRequestPut(request=latest, reconciled=True)
+        self._retry_events.add(id(event))
+        self._inject(event)
+
+    def _inject(self, event: AccessRequestEvent) -> None:
+        self._injected.put_nowait(event)
+
+    # -- watcher hooks -------------------------------------------------------------------------
+
+    def _on_connect(self, init: WatchInit) -> None:
+        assert self._watcher is not None
+        self._observer.emit(WatcherConnected(connections=self._watcher.connections))
+
+    def _on_disconnect(self, error: TeleportError | None) -> None:
+        self._observer.emit(WatcherDisconnected(error=None if error is None else str(error)))
+
+    def _on_reconcile(self, stats: ReconcileStats) -> None:
+        first = not self.ready.is_set()
+        batch = _CatchUp(expected=stats.puts + stats.deletes, first=first)
+        self._catch_up = batch
+        logger.log(
+            logging.INFO if first else logging.DEBUG,
+            "Catching up: %d existing access request(s) listed, %d to handle, %d deleted while "
+            "away",
+            stats.listed,
+            stats.puts,
+            stats.deletes,
+        )
+        self.ready.set()
+        self._catch_up_progress(None)
+
+    def _note_delivered(self, event: AccessRequestEvent) -> None:
+        batch = self._catch_up
+        if (
+            batch is not None
+            and batch.phase == "catch-up"
+            and batch.expected > 0
+            and event.reconciled
+        ):
+            batch.expected -= 1
+            batch.outstanding[id(event)] = event
+
+    def _catch_up_progress(self, finished: int | None) -> None:
+        batch = self._catch_up
+        if batch is None:
+            return
+        if finished is not None:
+            if batch.outstanding.pop(finished, None) is None:
+                return
+            if batch.phase == "catch-up":
+                batch.handled += 1
+        if batch.expected > 0 or batch.outstanding:
+            return
+        if batch.phase == "catch-up":
+            batch.phase = "sweep"
+            if self._stopping:
+                return
+            task = asyncio.ensure_future(self._sweep(batch))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        elif batch.phase == "swept":
+            batch.phase = "done"
+            self._caught_up(batch)
+
+    def _caught_up(self, batch: _CatchUp) -> None:
+        logger.log(
+            logging.INFO if batch.first else logging.DEBUG,
+            "Caught up: handled %d existing access request(s) and %d left over from deleted ones",
+            batch.handled,
+            batch.swept,
+        )
+        self.caught_up.set()
+
+    async def _sweep(self, batch: _CatchUp) -> None:
+        """After a catch-up: finish what only the plugin data remembers (see module docstring)."""
+        from teleport_access import (
+            AccessRequestDelete,
+            AccessRequestPut,
+            NotFound,
+            TeleportError,
+        )
+        from teleport_pd_cli.plugindata import PLUGIN_NAME, decode
+
+        auth, processor = self._auth, self._processor
+        assert auth is not None
+        assert processor is not None
+        events: list[AccessRequestEvent] = []
+        try:
+            entries = await auth.list_plugin_data(PLUGIN_NAME)
+            for entry in entries:
+                data = decode(entry.data)
+                if data is None or processor.states.knows(entry.request_id):
+                    continue
+                if data.is_resolved and not data.has_incident:
+                    continue
+                try:
+                    request = await auth.get_access_request(entry.request_id)
+                except NotFound:
+                    events.append(AccessRequestDelete(request_id=entry.request_id, reconciled=True))
+                else:
+                    events.append(AccessRequestPut(request=request, reconciled=True))
+        except TeleportError as exc:
+            logger.warning(
+                "Could not check the plugin data of past requests after catching up (%s); "
+                "trying again after the next reconnect",
+                exc,
+            )
+        if self._catch_up is not batch or self._stopping:
+            return
+        batch.swept = len(events)
+        batch.phase = "swept"
+        for event in events:
+            batch.outstanding[id(event)] = event
+            self._inject(event)
+        self._catch_up_progress(None)
+
+
+async def run_daemon(config: Config, *, startup_timeout: float | None = None) -> int:
+    """Run the daemon with SIGTERM / SIGINT handling until it is stopped (what `tpd run` does).
+
+    Returns the exit code, 0, after a graceful stop. A fatal error is logged ("Terminating with
+    fatal error: ...") and raised again as `TpdError`, which the CLI prints as `Error: ...` with
+    exit code 1. A second SIGINT ends the process at once with status 130.
+    """
+    from teleport_pd_cli._signals import install_stop_signals
+
+    daemon = Daemon(config, startup_timeout=startup_timeout)
+    restore = install_stop_signals(asyncio.get_running_loop(), daemon.request_stop)
+    try:
+        await daemon.run()
+    except TpdError as exc:
+        logger.error("Terminating with fatal error: %s", exc)
+        raise
+    finally:
+        restore()
+    logger.info("Successfully shut down")
+    return 0
