@@ -79,9 +79,13 @@ class ChannelPool:
         keepalive_interval: float | None = 300.0,
         max_receive_message_length: int = 64 * 1024 * 1024,
         extra_options: Sequence[tuple[str, Any]] = (),
+        insecure_target: str | None = None,
     ) -> None:
         self.address = address
         self._source = source
+        #: Set for the Proxy routes: the local tunnel (`_tunnel.AuthTunnel`) does the mutual TLS
+        #: with our own ALPN list, so the channel speaks plaintext HTTP/2 to its Unix socket.
+        self._insecure_target = insecure_target
         options: list[tuple[str, Any]] = [
             ("grpc.ssl_target_name_override", server_name),
             ("grpc.primary_user_agent", f"tpd-teleport-access/{__version__}"),
@@ -107,9 +111,14 @@ class ChannelPool:
         return self._closed
 
     def _build(self, identity: Identity, generation: int) -> _Entry:
-        channel = grpc.aio.secure_channel(
-            self.address, channel_credentials(identity), options=self._options
-        )
+        if self._insecure_target is not None:
+            # Still one channel per identity generation: its new connection makes the tunnel
+            # dial Auth again, with the renewed certificate.
+            channel = grpc.aio.insecure_channel(self._insecure_target, options=self._options)
+        else:
+            channel = grpc.aio.secure_channel(
+                self.address, channel_credentials(identity), options=self._options
+            )
         stub = AuthServiceStub(channel)
         return _Entry(generation=generation, channel=channel, stub=stub)
 

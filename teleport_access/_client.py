@@ -1,9 +1,10 @@
 """`AuthClient`: the asyncio client of the Teleport Auth Service's access-request API.
 
-Speaks the `proto.AuthService` gRPC API directly to an Auth Service address (`host:3025`) over
-mutual TLS (see `_channel.py`), converts every message to and from the models in `_models.py`
-(see `_convert.py`), and turns every gRPC failure into a `teleport_access` exception in one
-place (`_call` / `_stream` through `_grpc_errors.py`): grpc exceptions never reach callers.
+Speaks the `proto.AuthService` gRPC API to an Auth Service address (`host:3025`), or through a
+Teleport Proxy (`_route.py`, `_tunnel.py`), over mutual TLS (see `_channel.py`), converts every
+message to and from the models in `_models.py` (see `_convert.py`), and turns every gRPC
+failure into a `teleport_access` exception in one place (`_call` / `_stream` through
+`_grpc_errors.py`): grpc exceptions never reach callers.
 
     async with AuthClient("auth.example.com:3025", RefreshingIdentityFile("identity")) as client:
         info = await client.ping()
@@ -13,6 +14,7 @@ place (`_call` / `_stream` through `_grpc_errors.py`): grpc exceptions never rea
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
@@ -27,7 +29,13 @@ import grpc.aio
 from teleport_access import _convert as convert
 from teleport_access._channel import DEFAULT_AUTH_PORT, DEFAULT_SERVER_NAME, ChannelPool
 from teleport_access._credentials import Identity, IdentitySource, StaticIdentity
-from teleport_access._exceptions import APIError, NotFound, NotImplementedByServer
+from teleport_access._exceptions import (
+    APIError,
+    ConnectionProblem,
+    NotFound,
+    NotImplementedByServer,
+    TeleportError,
+)
 from teleport_access._grpc_errors import translate_rpc_error, translate_usage_error
 from teleport_access._models import (
     AccessRequest,
@@ -41,6 +49,8 @@ from teleport_access._models import (
     WatchMessage,
 )
 from teleport_access._proto import authservice_pb2, types_pb2
+from teleport_access._route import ConnectOptions, Route, RouteKind, RouteMode, resolve_route
+from teleport_access._tunnel import AuthTunnel
 
 if TYPE_CHECKING:  # the async stub class exists only in the .pyi
     from teleport_access._proto.authservice_pb2_grpc import AuthServiceAsyncStub
@@ -80,6 +90,11 @@ class AuthClient:
     already running finish on the old connection). Use as an async context manager, or call
     `close()`.
 
+    `address` may be the Auth Service or a Teleport Proxy (``proxy.example.com:443``): on first
+    use the client finds the route (`connect()`, `route`; ``route="auth"`` / ``"proxy"`` or a
+    `Route` skip the search) and, through a Proxy, runs a private local tunnel for gRPC.
+    `connect_options` (`ConnectOptions`) tunes those connections. See docs/connecting.md.
+
     Every method raises `ConnectionProblem` when the Auth Service cannot be reached (worth
     retrying) and an `APIError` subclass when it refuses the call (`NotFound`, `AccessDenied`,
     `CompareFailed`, `BadParameter`, ...), with the server's message.
@@ -95,6 +110,8 @@ class AuthClient:
         list_timeout: float = 60.0,
         keepalive_interval: float | None = 300.0,
         channel_options: Sequence[tuple[str, Any]] = (),
+        route: Route | RouteMode = "auto",
+        connect_options: ConnectOptions | None = None,
     ) -> None:
         self.address = _normalize_address(address)
         if isinstance(identity, Identity):
@@ -108,13 +125,19 @@ class AuthClient:
             )
         self._call_timeout = call_timeout
         self._list_timeout = list_timeout
-        self._pool = ChannelPool(
-            self.address,
-            self._source,
-            server_name=server_name,
-            keepalive_interval=keepalive_interval,
-            extra_options=channel_options,
-        )
+        self._pool_settings: dict[str, Any] = {
+            "server_name": server_name,
+            "keepalive_interval": keepalive_interval,
+            "extra_options": tuple(channel_options),
+        }
+        # The route (direct, or through a Proxy: docs/connecting.md) is found on first use.
+        self._route_mode: RouteMode = "auto" if isinstance(route, Route) else route
+        self._route: Route | None = route if isinstance(route, Route) else None
+        self._connect_options = connect_options or ConnectOptions()
+        self._pool: ChannelPool | None = None
+        self._tunnel: AuthTunnel | None = None
+        self._connecting: asyncio.Lock | None = None
+        self._closed = False
         #: Set once the server answered ListAccessRequests with UNIMPLEMENTED (Teleport < 14).
         self._list_unimplemented = False
 
@@ -139,7 +162,72 @@ class AuthClient:
 
     async def close(self) -> None:
         """Close the connections; running calls and streams are cancelled."""
-        await self._pool.close()
+        self._closed = True
+        if self._pool is not None:
+            await self._pool.close()
+        if self._tunnel is not None:
+            await self._tunnel.aclose()
+
+    # --- the route to the Auth Service (docs/connecting.md) ---------------------------------------
+
+    @property
+    def route(self) -> Route | None:
+        """How the Auth Service is reached (direct, or through the Proxy); None until connected."""
+        return self._route
+
+    async def connect(self) -> Route:
+        """Find the route to the Auth Service now (calls do this on first use) and return it.
+
+        Raises ConnectionProblem listing why each route failed.
+        """
+        await self._ready()
+        assert self._route is not None
+        return self._route
+
+    async def _ready(self) -> ChannelPool:
+        if self._pool is not None:
+            return self._pool
+        if self._closed:
+            raise RuntimeError("the client is closed")
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._pool is None:
+                self._pool = await self._open_pool()
+        return self._pool
+
+    async def _open_pool(self) -> ChannelPool:
+        route = self._route
+        if route is None and self._route_mode == "auth":
+            # Told it is the Auth Service: no probe; gRPC reports connection errors itself.
+            route = Route(
+                kind=RouteKind.AUTH,
+                address=self.address,
+                cluster_name=self._source.current().cluster_name,
+            )
+        if route is None:
+            route = await resolve_route(
+                self.address, self._source, mode=self._route_mode, options=self._connect_options
+            )
+        self._route = route
+        if not route.via_proxy:
+            return ChannelPool(self.address, self._source, **self._pool_settings)
+        tunnel = AuthTunnel(route, self._source, self._connect_options)
+        await tunnel.start()
+        self._tunnel = tunnel
+        settings = dict(self._pool_settings)
+        settings["extra_options"] = (*settings["extra_options"], *tunnel.grpc_options)
+        return ChannelPool(
+            self.address, self._source, insecure_target=tunnel.grpc_target, **settings
+        )
+
+    def _translate(self, exc: grpc.RpcError, method: str) -> TeleportError:
+        error = translate_rpc_error(exc, method=method, address=self.address)
+        tunnel_error = self._tunnel.last_error if self._tunnel is not None else None
+        if isinstance(error, ConnectionProblem) and tunnel_error is not None:
+            # The tunnel knows why Auth could not be reached (the Proxy's address, the reason).
+            return ConnectionProblem(f"{tunnel_error} ({method})", address=tunnel_error.address)
+        return error
 
     # --- the one place grpc errors are caught -----------------------------------------------------
 
@@ -148,11 +236,12 @@ class AuthClient:
         method: str,
         invoke: Callable[[AuthServiceAsyncStub], Awaitable[_Resp]],
     ) -> _Resp:
-        async with self._pool.lease() as lease:
+        pool = await self._ready()
+        async with pool.lease() as lease:
             try:
                 return await invoke(lease.stub)
             except grpc.RpcError as exc:
-                raise translate_rpc_error(exc, method=method, address=self.address) from exc
+                raise self._translate(exc, method) from exc
             except grpc.aio.UsageError as exc:
                 raise translate_usage_error(exc, method=method, address=self.address) from exc
 
@@ -161,20 +250,21 @@ class AuthClient:
         method: str,
         open_stream: Callable[[AuthServiceAsyncStub], grpc.aio.UnaryStreamCall[Any, _Item]],
     ) -> AsyncGenerator[_Item, None]:
-        lease = self._pool.acquire()
+        pool = await self._ready()
+        lease = pool.acquire()
         try:
             call = open_stream(lease.stub)
             try:
                 async for item in call:
                     yield item
             except grpc.RpcError as exc:
-                raise translate_rpc_error(exc, method=method, address=self.address) from exc
+                raise self._translate(exc, method) from exc
             except grpc.aio.UsageError as exc:
                 raise translate_usage_error(exc, method=method, address=self.address) from exc
             finally:
                 call.cancel()
         finally:
-            await self._pool.release(lease)
+            await pool.release(lease)
 
     # --- cluster ----------------------------------------------------------------------------------
 
