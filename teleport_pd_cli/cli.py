@@ -32,7 +32,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 DEFAULT_CONFIG_PATH = "/etc/teleport-pagerduty.toml"  # same as config.DEFAULT_CONFIG_PATH
-RENDER_FORMATS = ("toml", "helm", "systemd", "markdown")  # same as render.FORMATS
+# same as render.FORMATS
+RENDER_FORMATS = ("toml", "helm", "systemd", "markdown", "kubernetes", "dockerfile")
 #: Files that will hold secrets once filled in are created readable by their owner only.
 _PRIVATE_FORMATS = frozenset({"toml", "helm"})
 
@@ -212,7 +213,8 @@ def _write_file(path: Path, text: str, *, private: bool, force: bool) -> None:
     default="toml",
     show_default=True,
     help="toml: a commented config; helm: Helm chart values; systemd: a unit file; "
-    "markdown: the configuration reference (docs/config.md).",
+    "markdown: the configuration reference (docs/config.md); kubernetes: a two-replica "
+    "manifest; dockerfile: a container image (the files in deploy/).",
 )
 @click.option(
     "-o",
