@@ -315,3 +315,10 @@ def test_exit_codes_of_the_real_process(config: Path, email: str, expected: int)
     assert API_KEY not in result.stdout + result.stderr
     if expected == 2:
         assert result.stderr.strip().count("\n") == 0
+
+
+def test_a_forbidden_api_key_exits_2(fake: FakePagerDuty, config: Path) -> None:
+    fake.fail_next(1, status=403)
+    result = run(config, "alice@example.com", CRITICAL)
+    assert result.exit_code == 2
+    assert "(403 Forbidden)" in one_error_line(result)

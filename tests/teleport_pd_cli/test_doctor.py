@@ -435,6 +435,15 @@ def test_a_wrong_api_key_fails_and_is_never_printed(
     assert status_of(result, "pagerduty.user_email") == "skip"
 
 
+def test_a_forbidden_api_key_fails(healthy: Path, pagerduty: tuple[FakePagerDuty, str]) -> None:
+    pagerduty[0].fail_next(1, status=403)
+    result = doctor(healthy)
+    assert result.exit_code == 1
+    (line,) = lines(result)["pagerduty.api_key"]
+    assert line.startswith("fail")
+    assert "refused the API key (403 Forbidden)" in line
+
+
 def test_an_unknown_from_user_fails(
     tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
 ) -> None:
