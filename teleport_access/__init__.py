@@ -26,6 +26,7 @@ from teleport_access._exceptions import (
     NotImplementedByServer,
     TeleportError,
 )
+from teleport_access._httpproxy import HTTPProxy
 from teleport_access._models import (
     AccessRequest,
     AccessRequestDelete,
@@ -48,6 +49,7 @@ from teleport_access._models import (
     WatchMessage,
 )
 from teleport_access._plugindata import CasResult, PluginDataClient, modify_plugin_data
+from teleport_access._route import ConnectOptions, Route, RouteKind
 from teleport_access._sync import SyncAuthClient
 from teleport_access._version import __version__
 from teleport_access._watcher import (
@@ -76,12 +78,14 @@ __all__ = [
     "CasResult",
     "ClaimMapping",
     "CompareFailed",
+    "ConnectOptions",
     "ConnectionProblem",
     "CredentialsError",
     "CredentialsExpired",
     "DecorrelatedJitter",
     "DispatchOutcome",
     "Dispatcher",
+    "HTTPProxy",
     "HandledEvent",
     "Identity",
     "IdentitySource",
@@ -98,6 +102,8 @@ __all__ = [
     "ReviewConditions",
     "Role",
     "RoleConditions",
+    "Route",
+    "RouteKind",
     "ServerInfo",
     "ShutdownReport",
     "StaticIdentity",

@@ -5,9 +5,19 @@
   Runs in-process (`async with FakeAuthServer() as fake`) or as its own process
   (`python -m teleport_access.testing --help`). See docs/testing-fake-auth.md.
 * `TestCertificateAuthority`: host and user CAs that issue identity files and server certs.
+* `FakeProxy`: a Teleport Proxy's TLS-routing port in front of an Auth Service address, with
+  the connection upgrade and an L7-load-balancer mode. See docs/connecting.md.
 """
 
 from teleport_access.testing._fake_auth import METHODS, FakeAuthServer, RecordedCall
+from teleport_access.testing._fake_proxy import FakeProxy, ObservedConnection
 from teleport_access.testing._pki import TestCertificateAuthority
 
-__all__ = ["METHODS", "FakeAuthServer", "RecordedCall", "TestCertificateAuthority"]
+__all__ = [
+    "METHODS",
+    "FakeAuthServer",
+    "FakeProxy",
+    "ObservedConnection",
+    "RecordedCall",
+    "TestCertificateAuthority",
+]
