@@ -322,44 +322,42 @@ def _server_version_ok(version: str) -> bool | None:
     return found >= minimum
 
 
-async def _resolve_route(config: Config, identity: Identity) -> CheckResult | None:
-    """The route check, when teleport_access has the Proxy route module (None otherwise)."""
-    try:
-        from teleport_access import StaticIdentity
-        from teleport_access._route import ConnectOptions, resolve_route
-    except ImportError:
-        return None
-    from teleport_access import TeleportError
-
-    try:
-        route = await resolve_route(
-            config.teleport.addr,
-            StaticIdentity(identity),
-            options=ConnectOptions(connect_timeout=_TIMEOUT),
-        )
-    except (TeleportError, ValueError) as exc:
-        return _fail(
-            "teleport.route",
-            str(exc),
-            "check [teleport] addr: the Auth Service (port 3025) or the Proxy (443/3080) must "
-            "be reachable from here",
-        )
-    cluster = route.cluster_name or identity.cluster_name
-    return _ok("teleport.route", f"{route.kind} via {route.address}, cluster {cluster!r}")
-
-
 async def _check_teleport(config: Config, identity: Identity) -> AsyncIterator[CheckResult]:
-    from teleport_access import AccessDenied, AuthClient, ConnectionProblem, TeleportError
+    from teleport_access import (
+        AccessDenied,
+        AuthClient,
+        ConnectionProblem,
+        ConnectOptions,
+        TeleportError,
+    )
 
-    route = await _resolve_route(config, identity)
-    if route is not None:
-        yield route
-        if route.status is Status.FAIL:
+    address = config.teleport.addr
+    fix = (
+        "check [teleport] addr: the Auth Service (host:3025) or the Proxy (host:443 or "
+        "host:3080) must be reachable from here"
+    )
+    try:
+        client = AuthClient(
+            address,
+            identity,
+            call_timeout=_TIMEOUT,
+            connect_options=ConnectOptions(connect_timeout=_TIMEOUT),
+        )
+    except ValueError as exc:
+        yield _fail("teleport.route", str(exc), fix)
+        for name in _TELEPORT_CHECKS[1:]:
+            yield _skip(name, "[teleport] addr is not an address")
+        return
+    async with client:
+        try:
+            route = await client.connect()
+        except (TeleportError, ValueError) as exc:
+            yield _fail("teleport.route", str(exc), fix)
             for name in _TELEPORT_CHECKS[1:]:
                 yield _skip(name, "the Auth Service cannot be reached")
             return
-    address = config.teleport.addr
-    async with AuthClient(address, identity, call_timeout=_TIMEOUT) as client:
+        cluster = route.cluster_name or identity.cluster_name
+        yield _ok("teleport.route", f"{route.kind} via {route.address}, cluster {cluster!r}")
         try:
             info = await client.ping()
         except ConnectionProblem as exc:

@@ -22,9 +22,9 @@ from teleport_access import (
     RoleConditions,
     User,
 )
-from teleport_access.testing import FakeAuthServer
+from teleport_access.testing import FakeAuthServer, FakeProxy
 from teleport_pd_cli.cli import cli
-from teleport_pd_cli.doctor import CheckResult, Status, format_result
+from teleport_pd_cli.doctor import CheckResult, Status, diagnose, format_result
 
 API_KEY = "u+doctor-secret-key-93b1e0"
 WHERE = 'contains(request.system_annotations["pagerduty_services"], "My Critical Service")'
@@ -560,3 +560,46 @@ def test_a_certificate_without_roles_falls_back_to_the_user_record(
     (roles_line,) = lines(result)["teleport.roles"]
     assert "read role(s) access-plugin (from the user record)" in roles_line
     assert status_of(result, "teleport.review") == "ok"
+
+
+async def test_through_a_proxy_the_route_and_cluster_are_reported(tmp_path: Path) -> None:
+    pagerduty = FakePagerDuty(api_key=API_KEY, openapi=False)
+    pagerduty.add_user("Access Bot", "bot@example.com", role="admin")
+    async with (
+        FakeAuthServer(cluster_name="example.com") as auth,
+        FakeProxy(auth_address=auth.address, cluster_name="example.com") as proxy,
+    ):
+        seed_teleport(auth)
+        config = write_config(
+            tmp_path,
+            addr=proxy.address,
+            identity=identity_file(auth, tmp_path),
+            endpoint="https://api.pagerduty.com",
+        )
+        results = {
+            result.name: result
+            async for result in diagnose(
+                config, environ={}, pagerduty_transport=pagerduty.async_transport()
+            )
+        }
+    route = results["teleport.route"]
+    assert route.status is Status.OK, route
+    assert route.message == f"proxy-tls-routing via {proxy.address}, cluster 'example.com'"
+    assert results["teleport.version"].status is Status.OK, results["teleport.version"]
+    assert {r.status for r in results.values()} == {Status.OK}, results
+
+
+def test_an_address_with_a_url_scheme_fails_the_route(
+    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
+) -> None:
+    config = write_config(
+        tmp_path,
+        addr=f"https://{auth.address}",
+        identity=identity_file(auth, tmp_path),
+        endpoint=pagerduty[1],
+    )
+    result = doctor(config)
+    assert result.exit_code == 1
+    (line,) = lines(result)["teleport.route"]
+    assert line.startswith("fail")
+    assert "without a URL scheme" in line
