@@ -1,6 +1,7 @@
 """pagerduty_client benchmarks: the client's own cost per call, and loopback throughput.
 
     .venv/bin/python benchmarks/bench_pagerduty_client.py [--seconds 3] [--concurrency 16]
+        [--json out.json]
 
 1. Overhead per call against the in-process fake (no sockets; OpenAPI validation off so the fake
    stays cheap). For `get_service` it prints the whole call, the time spent inside the fake's
@@ -15,9 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -63,7 +67,7 @@ async def per_call(fn: Callable[[], Awaitable[object]], calls: int) -> float:
     return (time.perf_counter() - started) / calls
 
 
-async def overhead(calls: int) -> None:
+async def overhead(calls: int) -> list[dict[str, Any]]:
     fake, service_id = seeded()
     timer = CoreTimer(fake._app)
     headers = {
@@ -98,6 +102,25 @@ async def overhead(calls: int) -> None:
         check = await per_call(lambda: client.check_on_call("alice@example.com", ["Payments"]),
                                calls // 4)  # fmt: skip
         print(f"  check_on_call (3 HTTP calls)       {check * 1e3:7.3f} ms")
+        return [
+            figure("client overhead per call (ours + httpx)", (total - core) * 1e3, "ms", 0.5),
+            figure(
+                "pagerduty_client's own layer per call", (total - core - raw + raw_core) * 1e3, "ms"
+            ),
+            figure("check_on_call, in-process fake (3 HTTP calls)", check * 1e3, "ms"),
+        ]
+
+
+def figure(name: str, value: float, unit: str, target: float | None = None) -> dict[str, Any]:
+    """One figure for `--json`; a time target is an upper bound."""
+    better = "lower" if unit == "ms" else "higher"
+    return {
+        "name": name,
+        "value": round(value, 4),
+        "unit": unit,
+        "target": target,
+        "better": better,
+    }
 
 
 async def async_throughput(seconds: float, concurrency: int, openapi: bool) -> float:
@@ -140,18 +163,26 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="per throughput run")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--calls", type=int, default=2000, help="per overhead round")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args()
 
-    asyncio.run(overhead(args.calls))
+    figures = asyncio.run(overhead(args.calls))
     print("\nrequests per second against the loopback HTTP server (GET /services/{id}):")
     rate = asyncio.run(async_throughput(args.seconds, 1, openapi=False))
     print(f"  async client, 1 task, one loop             {rate:8.0f} req/s")
+    figures.append(figure("loopback: async client, 1 task", rate, "req/s"))
     rate = asyncio.run(async_throughput(args.seconds, args.concurrency, openapi=False))
     print(f"  async client, {args.concurrency:2d} tasks, one loop           {rate:8.0f} req/s")
+    figures.append(figure(f"loopback: async client, {args.concurrency} tasks", rate, "req/s"))
     rate = asyncio.run(async_throughput(args.seconds, args.concurrency, openapi=True))
     print(f"  ... with OpenAPI validation on             {rate:8.0f} req/s")
     rate = sync_throughput(args.seconds)
     print(f"  sync client, one thread, thread server     {rate:8.0f} req/s")
+    figures.append(figure("loopback: sync client, 1 thread", rate, "req/s"))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"benchmark": "pagerduty_client", "figures": figures}
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
 
 
 if __name__ == "__main__":

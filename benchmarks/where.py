@@ -1,6 +1,6 @@
 """teleport_access.where benchmarks: parses and evaluations per second.
 
-    .venv/bin/python benchmarks/where.py [--seconds 1.0]
+    .venv/bin/python benchmarks/where.py [--seconds 1.0] [--json out.json]
 
 Targets (issue 3), for the PagerDuty expression
     contains(request.system_annotations["pagerduty_services"], "My Critical Service")
@@ -13,8 +13,10 @@ measures a 20-clause expression, the memoised parse `can_review` uses, explain()
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from teleport_access._models import AccessRequest, ReviewConditions, Role, RoleConditions
 from teleport_access.where import Context, Request, Review, Reviewer, can_review, parse
@@ -100,7 +102,9 @@ def _reviewer_role(name: str, where: str) -> Role:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
-    seconds = parser.parse_args().seconds
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args()
+    seconds = args.seconds
 
     rows: list[tuple[str, float, float | None]] = []
     for name, text in (
@@ -173,6 +177,15 @@ def main() -> None:
         if target is not None:
             verdict = f">= {target:,.0f}  {'ok' if value >= target else 'BELOW TARGET'}"
         print(f"{label:<{width}}  {value:>12,.0f}  {verdict}")
+    if args.json is not None:
+        figures = [
+            {"name": label, "value": round(value), "unit": "/s", "target": target}
+            for label, value, target in rows
+        ]
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps({"benchmark": "where", "figures": figures}, indent=2) + "\n"
+        )
 
 
 if __name__ == "__main__":
