@@ -8,7 +8,7 @@ import asyncio
 
 from teleport_access import RequestState
 from teleport_access.testing import FakeAuthServer
-from tests.e2e.conftest import (
+from tests.e2e.world import (
     NOTIFY_SERVICE,
     PLUGIN_USER,
     REQUESTER_1,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from teleport_access.testing import FakeAuthServer
-from tests.e2e.conftest import (
+from tests.e2e.world import (
     PLUGIN_USER,
     REQUESTER_OSS,
     TIMEOUT,

@@ -10,7 +10,7 @@ import pytest
 
 from teleport_access import RequestState
 from teleport_access.testing import FakeAuthServer
-from tests.e2e.conftest import (
+from tests.e2e.world import (
     REQUESTER_1,
     REQUESTER_OSS,
     REVIEWER_1,

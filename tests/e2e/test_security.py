@@ -8,7 +8,7 @@ from pathlib import Path
 
 from teleport_access import RequestState, User
 from teleport_access.testing import FakeAuthServer
-from tests.e2e.conftest import (
+from tests.e2e.world import (
     API_KEY,
     PLUGIN_USER,
     REQUESTER_OSS,
