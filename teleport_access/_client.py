@@ -239,11 +239,14 @@ class AuthClient:
         pool = await self._ready()
         async with pool.lease() as lease:
             try:
-                return await invoke(lease.stub)
+                response = await invoke(lease.stub)
             except grpc.RpcError as exc:
                 raise self._translate(exc, method) from exc
             except grpc.aio.UsageError as exc:
                 raise translate_usage_error(exc, method=method, address=self.address) from exc
+        if _undecodable(response):
+            raise _undecodable_error(method)
+        return response
 
     async def _stream(
         self,
@@ -256,6 +259,8 @@ class AuthClient:
             call = open_stream(lease.stub)
             try:
                 async for item in call:
+                    if _undecodable(item):
+                        raise _undecodable_error(method)
                     yield item
             except grpc.RpcError as exc:
                 raise self._translate(exc, method) from exc
@@ -563,3 +568,17 @@ class AuthClient:
                 message = convert.watch_message_from_event(event)
                 if message is not None:
                     yield message
+
+
+def _undecodable(message: object) -> bool:
+    """grpc.aio hands over None, after logging, for a message its deserializer could not parse."""
+    return message is None
+
+
+def _undecodable_error(method: str) -> APIError:
+    return APIError(
+        f"{method}: the Auth Service sent a message that does not decode "
+        "(a corrupted message, or a Teleport version this client does not understand)",
+        code="INTERNAL",
+        method=method,
+    )
