@@ -70,16 +70,22 @@ def install_stop_signals(
     installed: list[signal.Signals] = []
     previous: dict[signal.Signals, object] = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
+        # asyncio.run's own SIGINT handler among them: put back afterwards.
+        before = signal.getsignal(sig)
         try:
             loop.add_signal_handler(sig, on_signal, sig.name)
             installed.append(sig)
-        except (NotImplementedError, RuntimeError):  # not the main thread, or not Unix
+            previous[sig] = before
+        except NotImplementedError:  # not Unix: a plain handler that hops onto the loop
             previous[sig] = signal.signal(sig, _forward(loop, on_signal, sig.name))
+        except RuntimeError:  # not the main thread: whoever runs us handles signals
+            logger.debug("Not in the main thread: %s is left to the embedding program", sig.name)
 
     def restore() -> None:
         for sig in installed:
             loop.remove_signal_handler(sig)
         for sig, handler in previous.items():
-            signal.signal(sig, handler)  # type: ignore[arg-type]
+            if handler is not None:
+                signal.signal(sig, handler)  # type: ignore[arg-type]
 
     return restore
