@@ -126,7 +126,10 @@ def parse_duration(text: str) -> timedelta:
                 raise ValueError(f"missing unit in duration {original!r}")
             raise ValueError(f"invalid duration {original!r}")
         number, unit = match.groups()
-        total += float(number) * _DURATION_UNITS[unit]
+        try:
+            total += float(number) * _DURATION_UNITS[unit]
+        except OverflowError:  # beyond timedelta's ~2.7 million years (Go's limit is 292)
+            raise ValueError(f"duration {original!r} is out of range") from None
         position = match.end()
     return sign * total
 

@@ -79,6 +79,12 @@ def test_invalid_go_durations_are_rejected_with_the_reason(text: str) -> None:
         schema.parse_duration(text)
 
 
+@pytest.mark.parametrize("text", ["24000000000h", "1" + "0" * 400 + "s", "-9999999999999999h"])
+def test_a_duration_beyond_timedelta_is_rejected_as_out_of_range(text: str) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        schema.parse_duration(text)
+
+
 def test_a_number_without_unit_says_the_unit_is_missing() -> None:
     with pytest.raises(ValueError, match="missing unit"):
         schema.parse_duration("30")
