@@ -1,7 +1,9 @@
 """Prometheus metrics and the health endpoints of `tpd run` (`[metrics] listen`).
 
-`Metrics` holds tpd's metric families and its readiness. The libraries know nothing of it: the
-daemon passes its bound methods as their hooks and lets it read their state::
+`Metrics` holds tpd's metric families and its readiness. `tpd run` feeds it from the daemon's
+events and health (`start_daemon_metrics(daemon)`, called by `run_daemon`). The libraries know
+nothing of it; any other program built on them can pass its bound methods as their hooks and let
+it read their state::
 
     metrics = Metrics()
     watcher = AccessRequestWatcher(auth)
@@ -33,17 +35,21 @@ import os
 import platform
 import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
 from pagerduty_client import CallAttempt, CallRetry
 from teleport_access import DispatchOutcome, HandledEvent
+from teleport_pd_cli import _observe as observe
 from teleport_pd_cli._exceptions import TpdError
 from teleport_pd_cli._httpserve import HttpRequest, HttpResponse, HttpServer
 from teleport_pd_cli._prometheus import CONTENT_TYPE, Registry
 from teleport_pd_cli._version import __version__
 from teleport_pd_cli.config import MetricsSettings
+
+if TYPE_CHECKING:
+    from teleport_pd_cli.daemon import Daemon
 
 __all__ = [
     "HANDLER_BUCKETS",
@@ -53,6 +59,7 @@ __all__ = [
     "MetricsServer",
     "Readiness",
     "WatcherState",
+    "start_daemon_metrics",
     "start_metrics_server",
 ]
 
@@ -115,6 +122,8 @@ class Metrics:
         self.registry = registry if registry is not None else Registry()
         self._clock = clock
         self._watcher: WatcherState | None = None
+        self._health: Callable[[], observe.Health] | None = None
+        self._watch_error: str | None = None
         self._pagerduty_ok: bool | None = None
         self._pagerduty_reason = "PagerDuty not reached yet"
         self._pagerduty_at: float | None = None
@@ -133,9 +142,9 @@ class Metrics:
             ("op",),
             buckets=HANDLER_BUCKETS,
         )
-        self.events_in_flight = r.gauge("tpd_events_in_flight", "Event handlers running now.")
-        self.events_queued = r.gauge(
-            "tpd_events_queued", "Events waiting for their request's earlier events."
+        self.event_retries = r.counter(
+            "tpd_event_retries_total",
+            "Failed access requests scheduled to be handled again (with backoff).",
         )
         self.pagerduty_requests = r.counter(
             "tpd_pagerduty_requests_total",
@@ -175,7 +184,7 @@ class Metrics:
             "tpd_incidents_created_total", "PagerDuty incidents created for access requests."
         )
         self.notes_posted = r.counter(
-            "tpd_notes_posted_total", "Review and resolution notes posted to PagerDuty incidents."
+            "tpd_notes_posted_total", "Review notes posted to PagerDuty incidents."
         )
         self.resolutions = r.counter(
             "tpd_resolutions_total",
@@ -186,6 +195,11 @@ class Metrics:
         self.approvals = r.counter(
             "tpd_approvals_submitted_total",
             "Approving reviews submitted for requesters on call.",
+        )
+        self.approval_attempts = r.counter(
+            "tpd_approval_attempts_total",
+            "Approvals tpd tried, by result (approved, already_reviewed, refused, failed).",
+            ("result",),
         )
         self.ready = r.gauge("tpd_ready", "1 when /readyz answers 200.")
         build = r.gauge(
@@ -212,11 +226,21 @@ class Metrics:
         self.watch_reconnects.set_function(lambda: float(watcher.reconnects))
 
     def track_dispatcher(self, dispatcher: DispatcherState) -> None:
-        """Read the in-flight and queued event counts from `dispatcher`."""
-        self.events_in_flight.set_function(lambda: float(dispatcher.in_flight))
-        self.events_queued.set_function(lambda: float(dispatcher.queued))
+        """Add gauges of the in-flight and queued events, read from `dispatcher`."""
+        in_flight = self.registry.gauge("tpd_events_in_flight", "Event handlers running now.")
+        in_flight.set_function(lambda: float(dispatcher.in_flight))
+        queued = self.registry.gauge(
+            "tpd_events_queued", "Events waiting behind an earlier event of the same request."
+        )
+        queued.set_function(lambda: float(dispatcher.queued))
+
+    def track_health(self, health: Callable[[], observe.Health]) -> None:
+        """Take the watch stream's state and shutting down from `health()` (`Daemon.health`)."""
+        self._health = health
 
     def _watch_connected(self) -> bool:
+        if self._health is not None:
+            return self._health().watcher_connected
         return self._watcher is not None and self._watcher.connected
 
     # -- library hooks -------------------------------------------------------------------------
@@ -250,6 +274,33 @@ class Metrics:
             self.record_pagerduty(False, f"PagerDuty refused the API key ({status} to {call})")
         else:
             self.record_pagerduty(True)
+
+    def on_daemon_event(self, event: observe.DaemonEvent) -> None:
+        """`Daemon.subscribe(...)`: every event the daemon reports."""
+        if isinstance(event, CallAttempt | CallRetry):
+            self.on_pagerduty_call(event)
+        elif isinstance(event, observe.EventHandled):
+            self.events_handled.labels(event.op, event.result).inc()
+            if event.result not in (DispatchOutcome.COALESCED, DispatchOutcome.DROPPED):
+                self.handler_duration.labels(event.op).observe(event.duration)
+        elif isinstance(event, observe.WatcherConnected):
+            if event.connections > 1:
+                self.watch_reconnects.inc()
+            self._watch_error = None
+        elif isinstance(event, observe.WatcherDisconnected):
+            self._watch_error = event.error
+        elif isinstance(event, observe.IncidentCreated):
+            self.incident_created()
+        elif isinstance(event, observe.NotesPosted):
+            self.note_posted(event.count)
+        elif isinstance(event, observe.IncidentResolved):
+            self.incident_resolved(event.resolution)
+        elif isinstance(event, observe.ApprovalOutcome):
+            self.approval_attempts.labels(event.result).inc()
+            if event.result == "approved":
+                self.approval_submitted()
+        elif isinstance(event, observe.RetryScheduled):
+            self.event_retries.inc()
 
     # -- what the daemon did --------------------------------------------------------------------
 
@@ -291,9 +342,15 @@ class Metrics:
 
     def readiness(self) -> Readiness:
         reasons: list[str] = []
-        if self._stopping:
+        health = self._health() if self._health is not None else None
+        if self._stopping or (health is not None and health.stopping):
             reasons.append("shutting down")
-        if self._watcher is None:
+        if health is not None:
+            if not health.watcher_connected:
+                detail = f" (last error: {self._watch_error})" if self._watch_error else ""
+                started = "not connected" if health.ready else "not connected yet"
+                reasons.append(f"Teleport watch stream {started}{detail}")
+        elif self._watcher is None:
             reasons.append("Teleport watch stream not started")
         elif not self._watcher.connected:
             error = getattr(self._watcher, "last_error", None)
@@ -374,8 +431,10 @@ class MetricsServer:
         probe_interval: float = 30.0,
         probe_timeout: float = 10.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_close: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.metrics = metrics
+        self._on_close = on_close
         self._host = host
         self._port = port
         self._http = HttpServer(self._handle, host, port)
@@ -417,6 +476,9 @@ class MetricsServer:
                 await self._probe_task
             self._probe_task = None
         await self._http.aclose()
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            await on_close()
 
     async def __aenter__(self) -> MetricsServer:
         await self.start()
@@ -495,4 +557,48 @@ async def start_metrics_server(
         probe_interval=probe_interval,
     )
     await server.start()
+    return server
+
+
+async def start_daemon_metrics(daemon: Daemon) -> MetricsServer | None:
+    """Serve `daemon.config`'s `[metrics] listen` for `daemon` (None when disabled): its events
+    feed the metrics, `daemon.health()` the watch stream's part of readiness, and a client of
+    its own checks PagerDuty (`GET /abilities`, one attempt) whenever the daemon has not called
+    PagerDuty for 30 s. Start it before `daemon.run()`, so /healthz answers during start-up."""
+    settings = daemon.config.metrics
+    if not settings.enabled:
+        return None
+    from pagerduty_client import AsyncPagerDutyClient, ConfigurationError, RetryPolicy
+
+    metrics = Metrics()
+    unsubscribe = daemon.subscribe(metrics.on_daemon_event)
+    metrics.track_health(daemon.health)
+    pagerduty = daemon.config.pagerduty
+    probe_client: AsyncPagerDutyClient | None = None
+    # A bad key or endpoint: no probe; the daemon reports the problem as a fatal start-up error.
+    with contextlib.suppress(ConfigurationError):
+        probe_client = AsyncPagerDutyClient(
+            pagerduty.api_key,
+            base_url=pagerduty.api_endpoint,
+            retry=RetryPolicy(max_attempts=1),
+            observer=metrics.on_pagerduty_call,
+        )
+
+    async def close() -> None:
+        unsubscribe()
+        if probe_client is not None:
+            await probe_client.aclose()
+
+    server = MetricsServer(
+        metrics,
+        settings.host,
+        settings.port,
+        pagerduty_probe=probe_client.abilities if probe_client is not None else None,
+        on_close=close,
+    )
+    try:
+        await server.start()
+    except BaseException:
+        await close()
+        raise
     return server

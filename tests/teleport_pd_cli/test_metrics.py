@@ -20,6 +20,7 @@ from teleport_access import (
     HandledEvent,
 )
 from teleport_access._models import AccessRequestEvent
+from teleport_pd_cli import _observe as observe
 from teleport_pd_cli.metrics import Metrics, MetricsServer, Readiness
 
 BOT = "bot@example.com"
@@ -447,3 +448,80 @@ async def test_a_successful_probe_makes_pagerduty_reachable_again() -> None:
         server = MetricsServer(metrics, "127.0.0.1", 0, pagerduty_probe=pd.abilities)
         await server.probe_once()
     assert metrics.readiness().ready
+
+
+# -- the daemon's events and health ------------------------------------------------------------
+
+
+def health(
+    *,
+    ready: bool = True,
+    connected: bool = True,
+    reachable: bool | None = True,
+    stopping: bool = False,
+) -> observe.Health:
+    return observe.Health(
+        ready=ready, watcher_connected=connected, pagerduty_reachable=reachable, stopping=stopping
+    )
+
+
+def test_the_daemons_events_feed_the_same_families() -> None:
+    metrics = Metrics()
+    for event in (
+        observe.EventHandled(request_id="r1", op="put", result="ok", duration=0.2),
+        observe.EventHandled(request_id="r1", op="put", result="coalesced", duration=0),
+        attempt(201),
+        CallRetry(method="POST", endpoint="/incidents", delay=1.0),
+        observe.WatcherConnected(connections=1),
+        observe.WatcherConnected(connections=2),
+        observe.IncidentCreated(request_id="r1", incident_id="P1", service_name="S"),
+        observe.NotesPosted(request_id="r1", incident_id="P1", count=2),
+        observe.IncidentResolved(request_id="r1", incident_id="P1", resolution="denied"),
+        observe.ApprovalOutcome(request_id="r2", result="approved"),
+        observe.ApprovalOutcome(request_id="r3", result="already_reviewed"),
+        observe.RetryScheduled(request_id="r4", attempt=1, delay=2.0),
+    ):
+        metrics.on_daemon_event(event)
+    assert sample(metrics, "tpd_events_handled_total", op="put", result="ok") == 1
+    assert sample(metrics, "tpd_events_handled_total", op="put", result="coalesced") == 1
+    assert sample(metrics, "tpd_handler_duration_seconds_count", op="put") == 1
+    labels = {"method": "POST", "endpoint": "/incidents"}
+    assert sample(metrics, "tpd_pagerduty_requests_total", **labels, status="201") == 1
+    assert sample(metrics, "tpd_pagerduty_retries_total", **labels) == 1
+    assert sample(metrics, "tpd_teleport_watch_reconnects_total") == 1
+    assert sample(metrics, "tpd_incidents_created_total") == 1
+    assert sample(metrics, "tpd_notes_posted_total") == 2
+    assert sample(metrics, "tpd_resolutions_total", resolution="denied") == 1
+    assert sample(metrics, "tpd_approvals_submitted_total") == 1
+    assert sample(metrics, "tpd_approval_attempts_total", result="already_reviewed") == 1
+    assert sample(metrics, "tpd_event_retries_total") == 1
+
+
+def test_readiness_follows_the_daemons_health() -> None:
+    state = {"health": health(ready=False, connected=False)}
+    metrics = Metrics()
+    metrics.track_health(lambda: state["health"])
+    metrics.record_pagerduty(True)
+    assert metrics.readiness().reasons == ("Teleport watch stream not connected yet",)
+    state["health"] = health()
+    assert metrics.readiness().ready
+    assert sample(metrics, "tpd_teleport_watch_connected") == 1
+    metrics.on_daemon_event(observe.WatcherDisconnected(error="UNAVAILABLE: gone"))
+    state["health"] = health(connected=False)
+    assert metrics.readiness().reasons == (
+        "Teleport watch stream not connected (last error: UNAVAILABLE: gone)",
+    )
+    state["health"] = health(stopping=True)
+    assert metrics.readiness().reasons == ("shutting down",)
+
+
+def test_the_operations_guide_documents_every_metric_family() -> None:
+    from pathlib import Path
+
+    metrics = Metrics()
+    metrics.track_dispatcher(type("D", (), {"in_flight": 0, "queued": 0})())
+    names = set(re.findall(r"^# TYPE (\S+) ", metrics.render(), re.M))
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    documented = set(re.findall(r"`((?:tpd|process)_[a-z_]+)`", guide))
+    assert names <= documented, names - documented
+    assert {name for name in documented if name.startswith("tpd_")} <= names
