@@ -204,7 +204,9 @@ async def test_a_failed_incident_creation_is_retried_without_another_event(
     start_tpd: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld
 ) -> None:
     tpd = await start_tpd()
-    await paged(fake_auth, pagerduty)  # the service (and the requester) are now cached
+    first = await paged(fake_auth, pagerduty)
+    # Once its approval step is over, the services and the requester are cached.
+    await tpd.wait_for_log("Skipping the approval", request_id=first)
     # So the next PagerDuty call is the next incident's POST; PagerDuty refuses it (a status
     # the client does not retry), the handler fails, and nothing else happens to the request:
     # yet the incident must come.
