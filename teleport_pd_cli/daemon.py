@@ -694,7 +694,7 @@ async def run_daemon(config: Config, *, startup_timeout: float | None = None) ->
     daemon = Daemon(config, startup_timeout=startup_timeout)
     restore = install_stop_signals(asyncio.get_running_loop(), daemon.request_stop)
     try:
-        await daemon.run()
+        await _run_with_metrics(daemon)
     except TpdError as exc:
         logger.error("Terminating with fatal error: %s", exc)
         raise
@@ -702,3 +702,19 @@ async def run_daemon(config: Config, *, startup_timeout: float | None = None) ->
         restore()
     logger.info("Successfully shut down")
     return 0
+
+
+async def _run_with_metrics(daemon: Daemon) -> None:
+    """`daemon.run()`, with `[metrics] listen` served from before start-up until the end (so
+    /healthz answers while Teleport or PagerDuty are still being reached)."""
+    if not daemon.config.metrics.enabled:
+        await daemon.run()
+        return
+    from teleport_pd_cli.metrics import start_daemon_metrics
+
+    server = await start_daemon_metrics(daemon)  # TpdError when it cannot listen
+    try:
+        await daemon.run()
+    finally:
+        if server is not None:
+            await server.aclose()
