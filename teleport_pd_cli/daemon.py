@@ -381,23 +381,34 @@ class Daemon:
         `StartupError` for a fatal start-up problem and `TpdError` if watching failed for good.
         """
         try:
+            failure = await self._run_until_stopped()
+        except asyncio.CancelledError:
+            # Cancelled by whoever runs us: still close the connections, without waiting.
+            await self.stop(grace=0.0)
+            raise
+        await self.stop()
+        if failure is not None:
+            raise TpdError(f"watching access requests stopped unexpectedly: {failure}") from (
+                failure if isinstance(failure, BaseException) else None
+            )
+
+    async def _run_until_stopped(self) -> BaseException | str | None:
+        """Start, then wait for a stop request; what ended watching if it ended by itself."""
+        try:
             await self.start()
         except StartupAborted:
-            await self.stop()
-            return
+            return None
         assert self._run_task is not None
         stop_waiter = asyncio.ensure_future(self._stop_event.wait())
         try:
             await asyncio.wait({stop_waiter, self._run_task}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop_waiter.cancel()
-        failed = self._run_task.done() and not self._stopping
-        error = None
-        if failed and not self._run_task.cancelled():
-            error = self._run_task.exception()
-        await self.stop()
-        if failed:
-            raise TpdError(f"watching access requests stopped unexpectedly: {error}") from error
+        if not self._run_task.done() or self._stop_event.is_set():
+            return None
+        if self._run_task.cancelled():
+            return "cancelled"
+        return self._run_task.exception() or "the event stream ended"
 
     def request_stop(self) -> None:
         """Ask `run()` to stop gracefully. Safe from signal handlers and other threads."""

@@ -282,3 +282,19 @@ async def test_an_injected_client_is_used_and_not_closed(
         await daemon.start()
         await daemon.stop()
         assert (await client.ping()).cluster_name == setup.auth.cluster_name
+
+
+async def test_cancelling_run_still_closes_everything(
+    setup: Setup, daemons: Callable[..., Daemon]
+) -> None:
+    daemon = daemons(setup.config())
+    runner = asyncio.create_task(daemon.run())
+    await asyncio.wait_for(daemon.ready.wait(), TIMEOUT)
+
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await runner
+
+    assert daemon.health().stopping
+    assert not daemon.health().watcher_connected
+    await setup.auth.wait_for(lambda: setup.auth.watch_stream_count == 0, what="no watch stream")
