@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from pagerduty_client.testing import FakePagerDuty
-from teleport_access.testing import FakeAuthServer
+from teleport_access.testing import FakeAuthServer, FakeProxy
 from tests.e2e.world import (
     API_KEY,
     PLUGIN_USER,
@@ -42,9 +42,21 @@ async def fake_auth() -> AsyncIterator[FakeAuthServer]:
 
 
 @pytest.fixture
-def teleport_address(fake_auth: FakeAuthServer) -> str:
-    """Where tpd reaches Teleport: the Auth Service itself (later also the fake Proxy)."""
-    return fake_auth.address
+async def teleport_address(
+    request: pytest.FixtureRequest, fake_auth: FakeAuthServer
+) -> AsyncIterator[str]:
+    """Where tpd reaches Teleport: the Auth Service itself, or with
+    `@pytest.mark.parametrize("teleport_address", ["auth", "proxy"], indirect=True)` also a
+    fake Teleport Proxy (TLS routing) in front of it."""
+    route = getattr(request, "param", "auth")
+    if route == "auth":
+        yield fake_auth.address
+        return
+    assert route == "proxy", route
+    async with FakeProxy(
+        auth_address=fake_auth.address, cluster_name=fake_auth.cluster_name
+    ) as proxy:
+        yield proxy.address
 
 
 @pytest.fixture

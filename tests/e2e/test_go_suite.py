@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from teleport_access import RequestState
 from teleport_access.testing import FakeAuthServer
 from tests.e2e.world import (
@@ -22,10 +24,16 @@ from tests.e2e.world import (
     plugin_data_has,
 )
 
+#: Every scenario directly against the Auth Service and through a Teleport Proxy (TLS routing).
+pytestmark = pytest.mark.parametrize("teleport_address", ["auth", "proxy"], indirect=True)
+
 
 async def test_incident_creation_pages_the_annotated_service_with_the_request_key(
-    tpd: TpdProcess, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld
+    tpd: TpdProcess, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, teleport_address: str
 ) -> None:
+    route = await tpd.wait_for_log("Reaching the Teleport Auth Service by route")
+    expected = "auth" if teleport_address == fake_auth.address else "proxy-tls-routing"
+    assert route["teleport_route"] == expected
     request = fake_auth.create_request(REQUESTER_OSS, ["editor"], reason="because of")
 
     data = await fake_auth.wait_for_plugin_data(
