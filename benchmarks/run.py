@@ -131,8 +131,8 @@ BENCHMARKS: list[Benchmark] = [
     Benchmark(
         "cli_startup",
         "cli_startup.py",
-        quick_args=("--runs", "5"),
-        description="wall time of `tpd --help` and `tpd version` (fresh processes)",
+        quick_args=("--runs", "5", "--ready-runs", "2"),
+        description="`tpd --help` and `tpd version` wall time; `tpd run` time to ready",
     ),
     Benchmark(
         "where",
