@@ -447,8 +447,9 @@ METRICS = TableSpec(
             example="127.0.0.1:9090",
             default_doc='"" (disabled)',
             help=(
-                "`host:port` to serve `/metrics` on (`[::1]:9090` for IPv6; `:9090` for every "
-                "interface). Empty disables the server."
+                "`host:port` to serve Prometheus `/metrics`, `/healthz` and `/readyz` on "
+                "(`[::1]:9090` for IPv6; `:9090` for every interface). Empty disables the "
+                "server. See docs/operations.md."
             ),
         ),
     ),
