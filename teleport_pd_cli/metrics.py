@@ -350,6 +350,8 @@ class Metrics:
                 detail = f" (last error: {self._watch_error})" if self._watch_error else ""
                 started = "not connected" if health.ready else "not connected yet"
                 reasons.append(f"Teleport watch stream {started}{detail}")
+            elif not health.ready:
+                reasons.append("starting: listing the existing access requests")
         elif self._watcher is None:
             reasons.append("Teleport watch stream not started")
         elif not self._watcher.connected:

@@ -503,6 +503,8 @@ def test_readiness_follows_the_daemons_health() -> None:
     metrics.track_health(lambda: state["health"])
     metrics.record_pagerduty(True)
     assert metrics.readiness().reasons == ("Teleport watch stream not connected yet",)
+    state["health"] = health(ready=False, connected=True)
+    assert metrics.readiness().reasons == ("starting: listing the existing access requests",)
     state["health"] = health()
     assert metrics.readiness().ready
     assert sample(metrics, "tpd_teleport_watch_connected") == 1
