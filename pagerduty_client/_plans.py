@@ -265,12 +265,22 @@ def has_ability(ctx: Context, name: str) -> Plan[bool]:
     return True
 
 
+#: Lower-cases A-Z only. Email matching must not use Unicode case folding: `str.lower` maps the
+#: Kelvin sign (U+212A) to "k", so a PagerDuty user "\u212ate@x" would match requester "kate@x".
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """`text` with ASCII letters lower-cased and every other character unchanged."""
+    return text.translate(_ASCII_LOWER)
+
+
 def find_user_by_email(ctx: Context, email: str) -> Plan[User | None]:
-    wanted = email.strip().lower()
+    wanted = ascii_lower(email.strip())
     if not wanted:
         raise ValueError("email must be non-empty")
     pager = rq.users_pager(email.strip())
-    return (yield from find_first(ctx, pager, parse_user, lambda u: u.email.lower() == wanted))
+    return (yield from find_first(ctx, pager, parse_user, lambda u: ascii_lower(u.email) == wanted))
 
 
 def find_service_by_name(ctx: Context, name: str) -> Plan[Service | None]:

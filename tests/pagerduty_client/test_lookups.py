@@ -26,6 +26,16 @@ async def test_a_fuzzy_near_miss_is_never_taken_for_the_user(
     assert fake.requests[-1].param("query") == "alice@example.com"
 
 
+async def test_a_unicode_look_alike_email_is_not_the_user(
+    client: AsyncPagerDutyClient, fake: FakePagerDuty
+) -> None:
+    # U+212A KELVIN SIGN lower-cases to "k" in Unicode, but it is not the letter K.
+    fake.add_user("Kelvin Kate", "\u212ate@example.com")
+    fake.add_user("Dotless", "kat\u0131e@example.com")
+    assert await client.find_user_by_email("kate@example.com") is None
+    assert await client.find_user_by_email("KATE@example.com") is None
+
+
 async def test_the_exact_user_is_found_on_a_later_page(
     client: AsyncPagerDutyClient, fake: FakePagerDuty
 ) -> None:
