@@ -9,9 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
-from pagerduty_client.testing import FakeClock, FakePagerDuty
+from pagerduty_client.testing import FakeClock, FakePagerDuty, _openapi
 from tests.pagerduty_client.conftest import API_KEY, BOT_EMAIL, World
 from tests.pagerduty_client.testing.conftest import HEADERS, WRITE_HEADERS
+
+# Some answers are richer when PagerDuty's OpenAPI document is beside the project (CI has it):
+# the violation log and the "documented but not implemented" message come from the document.
+needs_document = pytest.mark.skipif(
+    _openapi.discover() is None, reason="pagerduty-openapi.json not found"
+)
 
 
 def error(response: httpx.Response) -> dict[str, Any]:
@@ -115,6 +121,7 @@ def test_a_read_only_key_may_read_but_not_write(clock: FakeClock) -> None:
     assert (response.status_code, error(response)["code"]) == (403, 2010)
 
 
+@needs_document
 def test_a_write_without_from_is_400_with_pagerdutys_message(
     raw: httpx.Client, fake: FakePagerDuty, world: World
 ) -> None:
@@ -347,6 +354,7 @@ def test_missing_objects_are_404_not_found(raw: httpx.Client, path: str) -> None
     assert (response.status_code, error(response)) == (404, {"message": "Not Found", "code": 2100})
 
 
+@needs_document
 def test_an_unknown_route_is_404_and_recorded_as_a_violation(
     raw: httpx.Client, fake: FakePagerDuty
 ) -> None:
@@ -358,6 +366,7 @@ def test_an_unknown_route_is_404_and_recorded_as_a_violation(
     fake.clear_violations()
 
 
+@needs_document
 def test_a_documented_route_the_fake_lacks_says_so(raw: httpx.Client, fake: FakePagerDuty) -> None:
     response = raw.get("/schedules")
     assert response.status_code == 404
