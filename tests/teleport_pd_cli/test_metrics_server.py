@@ -193,7 +193,8 @@ async def test_closing_the_server_closes_open_connections() -> None:
     await http.start()
     reader, writer = await asyncio.open_connection("127.0.0.1", http.port)
     try:
-        await asyncio.sleep(0.05)  # let the server accept
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # an answer proves it was accepted
+        await reader.readuntil(b"\r\n\r\n")
         await http.aclose()
         async with asyncio.timeout(10):
             assert await reader.read() == b""
