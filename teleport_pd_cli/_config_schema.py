@@ -317,6 +317,22 @@ PAGERDUTY = TableSpec(
                 "Plain http is accepted with a warning unless the host is loopback."
             ),
         ),
+        KeySpec(
+            table="pagerduty",
+            name="requests_per_minute",
+            kind=Kind.INT,
+            default=0,
+            origin=TPD,
+            commented=True,
+            example=960,
+            default_doc="0 (no pacing)",
+            help=(
+                "Pace PagerDuty calls to this many per minute, so a burst of requests queues "
+                "instead of drawing 429 answers (PagerDuty allows 960 per minute per API key; "
+                "leave room for other users of the same key). 0: no pacing; after a 429, every "
+                "call still waits until the rate-limit window resets."
+            ),
+        ),
     ),
 )
 

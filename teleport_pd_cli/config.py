@@ -226,6 +226,8 @@ class PagerDutySettings:
     api_key: str = attrs.field(repr=False)
     user_email: str
     api_endpoint: str = schema.PAGERDUTY_ENDPOINTS["us"]
+    #: Client-side pacing of PagerDuty calls; 0 means none.
+    requests_per_minute: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     request_annotations: RequestAnnotations = attrs.field(factory=RequestAnnotations)
     auto_approval: AutoApprovalSettings = attrs.field(factory=AutoApprovalSettings)
 
@@ -655,6 +657,12 @@ class _Loader:
             format=self._convert(spec("log.format"), _normalize_format, values),
         )
         auto_approval = self._auto_approval(values, spec)
+        pacing = values["pagerduty.requests_per_minute"]
+        if pacing < 0:
+            raise self.error(
+                spec("pagerduty.requests_per_minute"),
+                f"must be 0 (no pacing) or a positive rate, got {pacing}",
+            )
         metrics = self._metrics(values, spec)
         daemon = self._daemon(values, spec)
         return Config(
@@ -663,6 +671,7 @@ class _Loader:
                 api_key=api_key,
                 user_email=user_email,
                 api_endpoint=api_endpoint,
+                requests_per_minute=pacing,
                 request_annotations=annotations,
                 auto_approval=auto_approval,
             ),

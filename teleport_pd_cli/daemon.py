@@ -286,6 +286,7 @@ class Daemon:
                 user_email=settings.user_email,
                 # Retries end with the handler's time; the daemon re-attempts the request later.
                 retry=RetryPolicy(max_elapsed=budget, max_rate_limit_wait=budget),
+                requests_per_minute=settings.requests_per_minute or None,
                 observer=self._observer.on_pagerduty,
             )
         except ConfigurationError as exc:
