@@ -131,8 +131,11 @@ class AsyncPagerDutyClient:
     # --- the driver ------------------------------------------------------------------------------
 
     async def _exchange(self, request: ApiRequest) -> ApiResponse:
-        if (wait := self._core.pacing_delay()) > 0:
+        wait = self._core.pacing_delay()
+        while wait > 0:
             await self._sleep(wait)
+            # Another call drew a 429 while this one waited for its slot: its hold counts here.
+            wait = self._core.hold_delay()
         http_request = self._core.build(self._http, request)
         started = now()
         try:

@@ -49,6 +49,12 @@ class Pacer:
                 wait = start - now
             return wait
 
+    def held(self, now: float) -> float:
+        """Seconds left of the current hold (0.0: none). A caller that reserved its slot before
+        a 429 set the hold checks this after its wait, so it does not draw a 429 of its own."""
+        with self._lock:
+            return max(0.0, self._hold_until - now)
+
     def hold(self, until: float) -> None:
         """Let no request start before `until` (a 429 said the window resets then)."""
         with self._lock:

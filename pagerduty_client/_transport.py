@@ -202,6 +202,9 @@ class ClientCore:
     def pacing_delay(self) -> float:
         return self.pacer.reserve(self.clock())
 
+    def hold_delay(self) -> float:
+        return self.pacer.held(self.clock())
+
     def build(self, http: httpx.Client | httpx.AsyncClient, request: ApiRequest) -> httpx.Request:
         headers = {"From": self.user_email} if request.needs_from and self.user_email else None
         content = None
