@@ -62,6 +62,8 @@ PLUGIN_USER = "access-plugin"
 INCIDENT_KEY_PREFIX = "teleport-access-request/"
 
 Figure = dict[str, Any]
+#: /proc counts KiB; the targets are in MB (10**6 bytes).
+MB_PER_MIB = 1024 * 1024 / 1_000_000
 
 
 def figure(

@@ -31,7 +31,6 @@ from _e2e import figure
 
 TARGET_RSS_MB = 100.0
 TARGET_GROWTH_MB = 10.0
-MB = 1_000_000 / 1024 / 1024  # MiB per MB: the targets are in MB, /proc counts KiB
 
 
 async def wait_handled(tpd: _e2e.TpdProcess, op: str, total: float, *, timeout: float) -> None:
@@ -127,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(create, approve, delete) after {args.warmup} warm-up requests"
     )
     run = asyncio.run(measure(args.requests, args.wave, args.warmup, args.timeout))
-    peak_mb = run["peak_mib"] / MB
-    growth_mb = run["growth_mib"] / MB
+    peak_mb = run["peak_mib"] * _e2e.MB_PER_MIB
+    growth_mb = run["growth_mib"] * _e2e.MB_PER_MIB
     full = args.requests >= 10_000
     print(
         f"tpd RSS: baseline {run['baseline_mib']:.1f} MiB, final {run['final_mib']:.1f} MiB, "
@@ -143,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             "MB",
             target=TARGET_GROWTH_MB if full else None,
         ),
-        figure("tpd RSS after warm-up", round(run["baseline_mib"] / MB, 1), "MB"),
+        figure("tpd RSS after warm-up", round(run["baseline_mib"] * _e2e.MB_PER_MIB, 1), "MB"),
         figure(
             "request lifecycles per second (create, approve, delete)",
             round(args.requests / run["seconds"], 1),

@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/run.py --only where cli_startup
     .venv/bin/python benchmarks/run.py --update-docs   # also rewrite docs/benchmarks.md's results
     .venv/bin/python benchmarks/run.py --from-json benchmarks/results/latest.json --update-docs
+    .venv/bin/python benchmarks/run.py --only e2e_burst --merge --update-docs  # keep the others
     .venv/bin/python benchmarks/run.py --list
 
 Each benchmark is a script in this directory that accepts `--json PATH`; the runner starts it
@@ -160,6 +161,30 @@ BENCHMARKS: list[Benchmark] = [
         extract=proxy_figures,
         description="Ping over each Teleport Proxy route vs a direct channel",
     ),
+    Benchmark(
+        "e2e_burst",
+        "e2e_burst.py",
+        quick_args=("--requests", "200", "--repeat", "1"),
+        description="tpd run: a burst of 1,000 requests (time, latency, calls, RSS; plot)",
+    ),
+    Benchmark(
+        "e2e_steady",
+        "e2e_steady.py",
+        quick_args=("--seconds", "5", "--repeat", "1"),
+        description="tpd run: creation-to-incident latency at 20 requests per second",
+    ),
+    Benchmark(
+        "e2e_ratelimit",
+        "e2e_ratelimit.py",
+        quick_args=("--requests", "100", "--limit", "40", "--window", "2.5", "--repeat", "1"),
+        description="tpd run: a burst under PagerDuty's rate limit, paced and unpaced",
+    ),
+    Benchmark(
+        "e2e_memory",
+        "e2e_memory.py",
+        quick_args=("--requests", "1000", "--warmup", "200", "--wave", "200"),
+        description="tpd run: RSS across 10,000 request lifecycles",
+    ),
 ]
 
 
@@ -204,6 +229,10 @@ def run_one(bench: Benchmark, *, quick: bool, echo: bool) -> dict[str, Any]:
         record.update(error=f"no usable JSON ({type(exc).__name__}: {exc}); exit status "
                       f"{completed.returncode}", figures=[])  # fmt: skip
     return record
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def machine() -> dict[str, Any]:
@@ -261,8 +290,12 @@ def text_table(results: dict[str, Any]) -> str:
 def markdown_results(results: dict[str, Any]) -> str:
     info = results["machine"]
     mode = "quick runs (`--quick`)" if results.get("quick") else "full runs"
+    stamps = sorted(
+        {r.get("generated", results["generated"]) for r in results["benchmarks"].values()}
+    )
+    when = f"between {stamps[0]} and {stamps[-1]}" if len(stamps) > 1 else results["generated"]
     out = [
-        f"Measured {results['generated']} with `benchmarks/run.py` ({mode}): Python "
+        f"Measured {when} with `benchmarks/run.py` ({mode}): Python "
         f"{info['python']}, {info['cpus']} CPUs, {info['platform']}. Raw figures: "
         "[benchmarks/results/latest.json](../benchmarks/results/latest.json).",
         "",
@@ -303,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update-docs", action="store_true", help="rewrite docs/benchmarks.md")
     parser.add_argument("--from-json", type=Path, help="do not run: report this combined JSON")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other benchmarks' results already in --json (replace only those run)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show each script's output")
     args = parser.parse_args(argv)
 
@@ -314,14 +352,26 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads(args.from_json.read_text())
     else:
         selected = [bench for bench in BENCHMARKS if not args.only or bench.name in args.only]
+        stamp = _now()
+        ran = {}
+        for bench in selected:
+            ran[bench.name] = run_one(bench, quick=args.quick, echo=args.verbose)
+            ran[bench.name]["generated"] = _now()
+        if args.merge and args.json.is_file():
+            earlier = json.loads(args.json.read_text())
+            if bool(earlier.get("quick")) != args.quick:
+                raise SystemExit(f"{args.json}: cannot --merge quick and full runs")
+            for record in earlier["benchmarks"].values():
+                record.setdefault("generated", earlier["generated"])
+            merged = {**earlier["benchmarks"], **ran}
+            order = [bench.name for bench in BENCHMARKS]
+            known = {name: index for index, name in enumerate(order)}
+            ran = dict(sorted(merged.items(), key=lambda item: known.get(item[0], len(order))))
         results = {
-            "generated": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "generated": stamp,
             "machine": machine(),
             "quick": args.quick,
-            "benchmarks": {
-                bench.name: run_one(bench, quick=args.quick, echo=args.verbose)
-                for bench in selected
-            },
+            "benchmarks": ran,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
