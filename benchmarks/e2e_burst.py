@@ -141,7 +141,7 @@ def plot(run: dict[str, Any], path: Path) -> None:
     top.set_title(
         f"tpd run: burst of {run['requests']} access requests against the local fakes\n"
         f"created in {run['created_in_s']:.2f} s, all incidents after {run['incidents_s']:.2f} s,"
-        f" peak RSS {run['peak_rss_mib']:.0f} MiB"
+        f" tpd's peak RSS {run['peak_rss_mib'] * _e2e.MB_PER_MIB:.0f} MB"
     )
     top.legend(loc="upper left")
     top.grid(alpha=0.3)

@@ -144,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         ),
         figure("tpd RSS after warm-up", round(run["baseline_mib"] * _e2e.MB_PER_MIB, 1), "MB"),
         figure(
+            "tpd RSS above the baseline, largest at any checkpoint",
+            round((run["max_checkpoint_mib"] - run["baseline_mib"]) * _e2e.MB_PER_MIB, 2),
+            "MB",
+        ),
+        figure(
             "request lifecycles per second (create, approve, delete)",
             round(args.requests / run["seconds"], 1),
             "requests/s",
