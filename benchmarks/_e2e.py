@@ -433,6 +433,30 @@ async def running_tpd(
         await tpd.stop()
 
 
+@contextlib.asynccontextmanager
+async def profiled(pid: int, output: Path | None) -> AsyncIterator[None]:
+    """Sample process `pid` with py-spy (`pip install py-spy`) into `output` (speedscope JSON,
+    open it at https://www.speedscope.app) while the block runs; nothing when `output` is None."""
+    if output is None:
+        yield
+        return
+    spy = Path(sys.executable).with_name("py-spy")
+    command = str(spy) if spy.is_file() else "py-spy"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    process = await asyncio.create_subprocess_exec(
+        command, "record", "--pid", str(pid), "--rate", "200", "--format", "speedscope",
+        "--output", str(output), "--nonblocking",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    await asyncio.sleep(0.5)  # attaching takes a moment
+    try:
+        yield
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+        await process.wait()
+
+
 async def create_requests(fakes: Fakes, count: int, *, first: int = 0) -> list[AccessRequest]:
     """Create `count` requests as fast as the fake takes them, letting the loop stream the
     events in between (creating all before yielding would hold every watch event back)."""

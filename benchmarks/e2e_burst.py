@@ -38,26 +38,29 @@ from _e2e import figure
 TARGET_SECONDS = 15.0
 
 
-async def burst_once(requests: int, *, timeout: float) -> dict[str, Any]:
+async def burst_once(
+    requests: int, *, timeout: float, profile: Path | None = None
+) -> dict[str, Any]:
     async with _e2e.running_fakes() as fakes, _e2e.running_tpd(fakes) as tpd:
         fakes.pagerduty.clear_requests()  # start-up's GET /abilities is not the burst's
         before = await tpd.metrics()
-        cpu_before = tpd.cpu_seconds()
-        driver_cpu = time.process_time()
-        started = time.monotonic()
-        created = await _e2e.create_requests(fakes, requests)
-        created_in = time.monotonic() - started
-        last_incident = await _e2e.wait_for_incidents(fakes, requests, timeout=timeout)
-        # "Fully handled": tpd finished every event (incident created and recorded).
-        deadline = time.monotonic() + timeout
-        while True:
-            after = await tpd.metrics()
-            handled = _e2e.metric_sum(after, "tpd_events_handled_total", op="put")
-            handled -= _e2e.metric_sum(before, "tpd_events_handled_total", op="put")
-            if handled >= requests or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.01)
-        done = time.monotonic()
+        async with _e2e.profiled(tpd.pid, profile):
+            cpu_before = tpd.cpu_seconds()
+            driver_cpu = time.process_time()
+            started = time.monotonic()
+            created = await _e2e.create_requests(fakes, requests)
+            created_in = time.monotonic() - started
+            last_incident = await _e2e.wait_for_incidents(fakes, requests, timeout=timeout)
+            # "Fully handled": tpd finished every event (incident created and recorded).
+            deadline = time.monotonic() + timeout
+            while True:
+                after = await tpd.metrics()
+                handled = _e2e.metric_sum(after, "tpd_events_handled_total", op="put")
+                handled -= _e2e.metric_sum(before, "tpd_events_handled_total", op="put")
+                if handled >= requests or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.01)
+            done = time.monotonic()
         tpd_cpu = tpd.cpu_seconds() - cpu_before
         driver_cpu = time.process_time() - driver_cpu
         peak_rss = tpd.peak_rss_mib()
@@ -164,13 +167,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="give up after (120 s)")
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
     parser.add_argument("--plot", type=Path, help="PNG path (default: beside --json)")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy profile of tpd during the first run (speedscope)"
+    )
     args = parser.parse_args(argv)
 
     print(f"End-to-end burst: {args.requests} requests, {args.repeat} run(s)")
     runs = []
     for number in range(1, max(1, args.repeat) + 1):
         print(f"run {number}:")
-        run = asyncio.run(burst_once(args.requests, timeout=args.timeout))
+        profile = args.profile if number == 1 else None
+        run = asyncio.run(burst_once(args.requests, timeout=args.timeout, profile=profile))
         describe(run)
         runs.append(run)
     best = min(runs, key=lambda r: r["handled_s"])
