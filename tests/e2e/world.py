@@ -8,13 +8,15 @@ Used by tests/e2e (as fixtures in conftest.py) and by the daemon's in-process te
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import os
+import random
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,10 @@ import attrs
 from pagerduty_client import EscalationPolicy, Incident, Service
 from pagerduty_client.testing import FakePagerDuty
 from teleport_access import (
+    AccessRequest,
     AccessReviewThreshold,
     RequestConditions,
+    RequestState,
     ReviewConditions,
     Role,
     RoleConditions,
@@ -356,3 +360,254 @@ StartTpd = Callable[..., Awaitable[TpdProcess]]
 
 def plugin_data_has(key: str) -> Callable[[Mapping[str, str]], bool]:
     return lambda data: bool(data.get(key))
+
+
+# -- bursts: many requests reviewed and resolved at once, and the exact outcome they must leave ---
+
+#: How a burst request goes (requester; reviews; who ends it):
+#: - "approved-by-review" / "denied-by-review": the OSS requester; one review decides.
+#: - "two-reviews": requester 1 (two approvals needed); the first review comes before its
+#:   incident can exist, the second after.
+#: - "reviews-at-once": requester 1; two approving reviews submitted back to back.
+#: - "admin-denied": requester 1; one approving review, then an admin denies it.
+#: - "on-call": the on-call requester 2: the plugin approves, a reviewer's approval completes it.
+#: - "deleted": the OSS requester; deleted (as expiry does) while pending.
+BURST_KINDS = (
+    "approved-by-review",
+    "denied-by-review",
+    "two-reviews",
+    "reviews-at-once",
+    "admin-denied",
+    "on-call",
+    "deleted",
+)
+#: The burst's on-call requester (see `put_on_call`).
+ON_CALL_REQUESTER = REQUESTER_2
+_REQUESTER_BY_KIND = {
+    "approved-by-review": REQUESTER_OSS,
+    "denied-by-review": REQUESTER_OSS,
+    "two-reviews": REQUESTER_1,
+    "reviews-at-once": REQUESTER_1,
+    "admin-denied": REQUESTER_1,
+    "on-call": ON_CALL_REQUESTER,
+    "deleted": REQUESTER_OSS,
+}
+
+
+def choose_seed(variable: str = "TPD_FAULT_SEED") -> int:
+    """A fresh random seed, or `$TPD_FAULT_SEED`'s; printed (pytest shows it on failure)."""
+    text = os.environ.get(variable, "")
+    seed = int(text) if text else random.SystemRandom().randrange(2**32)
+    print(f"random seed {seed} (replay with {variable}={seed})")
+    return seed
+
+
+@contextlib.asynccontextmanager
+async def serve_pagerduty(*, seed: int | None = 0) -> AsyncIterator[PagerDutyWorld]:
+    """The suite's fake PagerDuty, its random failures seeded with `seed`, served on loopback."""
+    fake = FakePagerDuty(api_key=API_KEY, seed=seed)
+    services, policies = seed_pagerduty(fake)
+    async with fake.serve() as url:
+        yield PagerDutyWorld(fake=fake, url=url, services=services, policies=policies)
+
+
+def put_on_call(pagerduty: PagerDutyWorld, email: str = ON_CALL_REQUESTER) -> None:
+    """Make `email` a PagerDuty user on call (first tier) for the annotated "Service 1"."""
+    user = pagerduty.fake.add_user("On Call Requester", email)
+    pagerduty.fake.add_on_call(user, pagerduty.policies["escalation_policy-1"])
+
+
+@attrs.define
+class Tracked:
+    """One request of a burst and how it ended (`final`: its last state, reviews included)."""
+
+    request_id: str
+    kind: str
+    final: AccessRequest | None = None
+
+    def resolution(self) -> str:
+        if self.kind == "deleted":
+            return "expired"
+        assert self.final is not None
+        return {
+            RequestState.APPROVED: "approved",
+            RequestState.DENIED: "denied",
+            RequestState.PROMOTED: "promoted",
+        }[self.final.state]
+
+    def expected_notes(self) -> list[str]:
+        """Every note the incident must end with, each exactly once: one per review, then the
+        resolution note."""
+        from teleport_pd_cli.plugindata import ResolutionTag
+        from teleport_pd_cli.policy import resolution_note, review_note
+
+        assert self.final is not None
+        reason = "" if self.kind == "deleted" else self.final.resolve_reason
+        return [review_note(review) for review in self.final.reviews] + [
+            resolution_note(ResolutionTag(self.resolution()), reason)
+        ]
+
+
+class Burst:
+    """`count` requests of the kinds in `kinds`, created over `over` seconds and each driven to
+    its end by its own task (reviews, approval, denial, deletion, at random moments once its
+    incident exists); then `problems()` lists every request whose incident, notes, resolution,
+    plugin data or approval are not exactly what they must be.
+
+    Every random choice comes from `seed`, so a failing run can be replayed (the order in which
+    the processes under test interleave cannot be).
+    """
+
+    def __init__(
+        self,
+        auth: FakeAuthServer,
+        pagerduty: PagerDutyWorld,
+        *,
+        seed: int,
+        kinds: Sequence[str] = BURST_KINDS,
+        timeout: float = 120.0,
+    ) -> None:
+        self.auth = auth
+        self.pagerduty = pagerduty
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.kinds = tuple(kinds)
+        self.timeout = timeout
+        self.tracked: list[Tracked] = []
+
+    async def run(self, count: int, *, over: float = 2.0) -> list[Tracked]:
+        """Create the requests and drive each to its end; return once Teleport shows every one
+        resolved (PagerDuty may still be catching up: see `wait_settled`)."""
+        drivers: list[asyncio.Task[None]] = []
+        try:
+            for index in range(count):
+                kind = self.rng.choice(self.kinds)
+                pause = self.rng.uniform(0.0, 0.5)
+                request = self.auth.create_request(
+                    _REQUESTER_BY_KIND[kind], ["editor"], reason=f"burst {index} ({kind})"
+                )
+                tracked = Tracked(request_id=request.id, kind=kind)
+                self.tracked.append(tracked)
+                drivers.append(asyncio.create_task(self._drive(tracked, index, pause)))
+                await asyncio.sleep(self.rng.uniform(0.0, 2.0 * over / max(count, 1)))
+            await asyncio.gather(*drivers)
+        finally:
+            for driver in drivers:
+                driver.cancel()
+            await asyncio.gather(*drivers, return_exceptions=True)
+        return self.tracked
+
+    async def _drive(self, tracked: Tracked, index: int, pause: float) -> None:
+        auth, request_id = self.auth, tracked.request_id
+        approve, deny = RequestState.APPROVED, RequestState.DENIED
+        if tracked.kind == "two-reviews":
+            auth.submit_review(request_id, REVIEWER_1, approve, reason=f"first look {index}")
+        await self.pagerduty.wait_for_incident(request_id, timeout=self.timeout)
+        await asyncio.sleep(pause)
+        if tracked.kind == "approved-by-review":
+            auth.submit_review(request_id, REVIEWER_1, approve, reason=f"fine by me {index}")
+        elif tracked.kind == "denied-by-review":
+            auth.submit_review(request_id, REVIEWER_1, deny, reason=f"not today {index}")
+        elif tracked.kind == "two-reviews":
+            auth.submit_review(request_id, REVIEWER_2, approve, reason=f"second look {index}")
+        elif tracked.kind == "reviews-at-once":
+            auth.submit_review(request_id, REVIEWER_1, approve, reason=f"me too {index}")
+            auth.submit_review(request_id, REVIEWER_2, approve, reason=f"me three {index}")
+        elif tracked.kind == "admin-denied":
+            auth.submit_review(request_id, REVIEWER_1, approve, reason=f"ok from me {index}")
+            await asyncio.sleep(pause / 2)
+            auth.deny(request_id, reason=f"an admin said no {index}")
+        elif tracked.kind == "on-call":
+            auth.submit_review(request_id, REVIEWER_1, approve, reason=f"on call indeed {index}")
+            # Approved only once the plugin's own approving review is in as well.
+            await auth.wait_for_state(request_id, approve, timeout=self.timeout)
+        elif tracked.kind == "deleted":
+            tracked.final = auth.get_request(request_id)
+            auth.delete_request(request_id)
+            return
+        tracked.final = auth.get_request(request_id)
+        assert tracked.final is not None
+        assert tracked.final.state.is_resolved, (request_id, tracked.final.state)
+
+    def problems(self) -> list[str]:
+        """Everything not exactly right yet, one line each (empty when all is well)."""
+        by_key: dict[str, list[Incident]] = collections.defaultdict(list)
+        for incident in self.pagerduty.fake.incidents:
+            by_key[incident.incident_key or ""].append(incident)
+        out: list[str] = []
+        for tracked in self.tracked:
+            name = f"request {tracked.request_id} ({tracked.kind})"
+            if tracked.final is None:
+                out.append(f"{name}: not driven to its end")
+                continue
+            found = by_key.get(f"teleport-access-request/{tracked.request_id}", [])
+            if len(found) != 1:
+                out.append(f"{name}: {len(found)} incidents")
+                continue
+            incident = found[0]
+            if incident.status != "resolved":
+                out.append(f"{name}: incident {incident.id} is {incident.status}")
+            want = collections.Counter(text.rstrip() for text in tracked.expected_notes())
+            have = collections.Counter(
+                text.rstrip() for text in self.pagerduty.note_texts(incident.id)
+            )
+            if want - have:
+                out.append(f"{name}: missing notes {sorted(want - have)}")
+            if have - want:
+                out.append(f"{name}: extra notes {sorted((have - want).elements())}")
+            data = self.auth.plugin_data(tracked.request_id, "pagerduty") or {}
+            if data.get("incident_id") != incident.id:
+                out.append(f"{name}: plugin data names incident {data.get('incident_id')!r}")
+            if data.get("resolution") != tracked.resolution():
+                out.append(f"{name}: plugin data resolution {data.get('resolution')!r}")
+            if int(data.get("reviews_count") or 0) != len(tracked.final.reviews):
+                out.append(f"{name}: plugin data reviews_count {data.get('reviews_count')!r}")
+            approvals = sum(review.author == PLUGIN_USER for review in tracked.final.reviews)
+            if approvals != (1 if tracked.kind == "on-call" else 0):
+                out.append(f"{name}: {approvals} approving review(s) by the plugin")
+        return out
+
+    async def wait_settled(self, *, timeout: float = 120.0) -> None:
+        """Until `problems()` is empty; AssertionError listing them (and the seed) if not."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.problems()
+            if not found:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(self.report(found, f"not settled after {timeout} s"))
+            await asyncio.sleep(0.25)
+
+    async def quiesce(self, *, quiet: float = 2.0, limit: float = 60.0) -> None:
+        """Until neither PagerDuty nor the plugin data saw a write for `quiet` seconds (so a
+        late duplicate would have arrived), or `limit` seconds passed."""
+
+        def writes() -> int:
+            pd = sum(1 for r in self.pagerduty.fake.requests if r.method in ("POST", "PUT"))
+            return pd + len(self.auth.calls_to("UpdatePluginData"))
+
+        deadline = time.monotonic() + limit
+        seen, since = writes(), time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - since < quiet:
+            await asyncio.sleep(0.1)
+            now = writes()
+            if now != seen:
+                seen, since = now, time.monotonic()
+
+    def assert_exact(self) -> None:
+        """Every request: one incident, resolved; every note exactly once; plugin data right."""
+        found = self.problems()
+        assert not found, self.report(found, "wrong outcome")
+
+    def report(self, problems: Sequence[str], title: str) -> str:
+        kinds = collections.Counter(tracked.kind for tracked in self.tracked)
+        return (
+            f"{title} (seed {self.seed}, {len(self.tracked)} requests {dict(kinds)}):\n"
+            + "\n".join(f"- {line}" for line in problems)
+        )
+
+
+def save_logs(processes: Sequence[TpdProcess], directory: Path) -> None:
+    """Write each process's output to `directory/tpd-<n>.log` (for a failed run's post-mortem)."""
+    for index, process in enumerate(processes):
+        (directory / f"tpd-{index}.log").write_text(process.output + "\n", encoding="utf-8")
