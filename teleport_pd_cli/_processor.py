@@ -9,15 +9,20 @@ does it, exactly as the policy module's docstring prescribes for each step:
   recording it); CAS `record_incident`.
 * `AdoptIncident`: look up by `incident_key` only; record what is found.
 * `PostReviewNotes`: CAS `claim_review_notes`, post the claimed notes, CAS
-  `release_review_notes` for the ones that could not be posted.
+  `release_review_notes` for the ones that could not be posted. After a failure that leaves it
+  unknown whether PagerDuty added the note (a lost answer, a 5xx), the incident's notes are
+  looked at first: a note that is there counts as posted and is not handed back (handing it
+  back would post it twice).
 * `ResolveIncident`: CAS `claim_resolution`; post the resolution note unless the incident
   already has it (a release after a failed resolve may have left it there), resolve (already
-  resolved counts as done); CAS `release_resolution` if that fails.
+  resolved counts as done); CAS `release_resolution` if that fails. When another run holds
+  the claim, the resolution is checked like a recorded one (below), so a claimer that died is
+  noticed even if no further event comes.
 * `ConsiderApproval`: PagerDuty user by email, services by name, on-call entries of their
   escalation policies, `decide_approval`; optionally a `where` pre-check with the plugin's own
   roles that explains a refusal; then an APPROVED review authored by the plugin user.
 
-Two things the plan cannot see are handled here:
+Three things the plan cannot see are handled here:
 
 * **Newest state.** The processor remembers the newest version of every request it has seen
   (`RequestStates`). An event that is provably older (fewer reviews, or pending after resolved)
@@ -29,6 +34,13 @@ Two things the plan cannot see are handled here:
   seconds (longer than any handler may run); if nothing changed by then, the resolution is
   finished here (note posted only if missing, then resolved). Each incident is checked once per
   process.
+* **Claimed but missing review notes.** Notes are claimed before they are posted, so a run that
+  dies in between (or a handler cancelled by its timeout) leaves a claimed note that nobody
+  posts. Whoever resolves an incident, finishes an interrupted resolution, or checks a recorded
+  one has the incident's notes in hand anyway and compares them with the request's claimed
+  reviews; a claimed note that is missing is posted after `repair_after` seconds if it is still
+  missing and still claimed then (its poster has finished or given up by then). For a request
+  deleted meanwhile, the reviews are those of its newest state seen by this process.
 
 Failures of single steps (PagerDuty or Teleport errors) are logged and collected: the other
 steps still run (an approval does not wait for a page that failed), and the daemon re-attempts
@@ -40,14 +52,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import attrs
 
-from pagerduty_client import PagerDutyError
+from pagerduty_client import APIError, PagerDutyError, TransportError
 from teleport_access import (
     AccessDenied,
     AccessRequest,
@@ -84,6 +96,9 @@ _STEP_ERRORS = (PagerDutyError, TeleportError)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Teleport's answer when a review comes after the request was resolved.
 _ALREADY_RESOLVED = "has been already"
+#: How many deleted request ids and verified-resolved incidents are remembered. Forgetting one
+#: costs at most a repeated check (one GET), and 10,000 keeps the process well under 100 MB.
+_REMEMBERED = 10_000
 
 
 def is_older(candidate: AccessRequest, known: AccessRequest) -> bool:
@@ -100,7 +115,7 @@ def is_older(candidate: AccessRequest, known: AccessRequest) -> bool:
 class RequestStates:
     """The newest version of each request seen, and the ids of requests seen deleted."""
 
-    def __init__(self, *, max_deleted: int = 50_000) -> None:
+    def __init__(self, *, max_deleted: int = _REMEMBERED) -> None:
         self._latest: dict[str, AccessRequest] = {}
         self._deleted: OrderedDict[str, None] = OrderedDict()
         self._max_deleted = max_deleted
@@ -158,17 +173,34 @@ class _Suspect:
     since: float
 
 
-class _Run:
-    """The state of one `handle` call: log context, failures, a wanted recheck."""
+@attrs.define
+class _MissingNotes:
+    """Claimed review notes that were not on the incident when first seen."""
 
-    def __init__(self, log: FieldsAdapter) -> None:
+    incident_id: str
+    #: The note of every review known then, in review order (claimed or not).
+    notes: tuple[str, ...]
+    since: float
+
+
+class _Run:
+    """The state of one `handle` call: log context, failures, a wanted recheck, and the request
+    (for a deleted one, its newest state seen before the deletion, if any)."""
+
+    def __init__(self, log: FieldsAdapter, request: AccessRequest | None) -> None:
         self.log = log
+        self.request = request
         self.errors: list[str] = []
         self.recheck_after: float | None = None
 
     def fail(self, doing: str, error: BaseException) -> None:
         self.errors.append(f"{doing}: {error}")
         self.log.error("Failed %s: %s", doing, error)
+
+    def recheck(self, delay: float) -> None:
+        """Ask to be handled again after `delay` seconds (the earliest request wins)."""
+        if self.recheck_after is None or delay < self.recheck_after:
+            self.recheck_after = delay
 
     def outcome(self) -> Outcome:
         return Outcome(errors=tuple(self.errors), recheck_after=self.recheck_after)
@@ -212,6 +244,7 @@ class Processor:
         #: Incidents known to be resolved in PagerDuty (checked once per process).
         self._verified: OrderedDict[str, None] = OrderedDict()
         self._suspects: dict[str, _Suspect] = {}
+        self._missing_notes: dict[str, _MissingNotes] = {}
         self._precheck_unavailable_logged = False
 
     # -- the entry point -----------------------------------------------------------------------
@@ -220,6 +253,7 @@ class Processor:
         """Make PagerDuty (and the approval) match this request's state."""
         op = "put" if isinstance(event, AccessRequestPut) else "delete"
         log = bind(logger, request_id=event.request_id, request_op=op)
+        known: AccessRequest | None
         if isinstance(event, AccessRequestPut):
             newest = self.states.observe_put(event.request)
             if newest is None:
@@ -229,9 +263,11 @@ class Processor:
                 log.debug("Handling the newer state of the request seen earlier")
                 event = AccessRequestPut(request=newest, reconciled=event.reconciled)
             log = log.bind(request_state=newest.state.name)
+            known = newest
         else:
+            known = self.states.latest(event.request_id)
             self.states.observe_delete(event.request_id)
-        run = _Run(log)
+        run = _Run(log, known)
         try:
             data = await self._read(event.request_id)
         except TeleportError as exc:
@@ -244,6 +280,8 @@ class Processor:
             await self._execute(step, event, run)
         if data is not None and data.is_resolved and data.has_incident:
             await self._verify_resolution(event.request_id, data, run)
+        if event.request_id in self._missing_notes:
+            await self._recheck_missing_notes(event.request_id, run)
         return run.outcome()
 
     async def _execute(self, step: policy.Step, event: AccessRequestEvent, run: _Run) -> None:
@@ -396,10 +434,17 @@ class Processor:
         for index in taken:
             try:
                 await self._pd.add_note(current.incident_id, step.notes[index])
-            except PagerDutyError:
+            except PagerDutyError as exc:
+                if await self._note_landed(request_id, current.incident_id, step.notes, index, exc):
+                    continue
                 await self._release(
                     request_id, _release_notes(taken, index), run, "the unposted review notes"
                 )
+                raise
+            except asyncio.CancelledError:
+                # The handler ran out of time mid-post: the claim stays; whoever resolves the
+                # incident (or this process, on its next look at the request) posts it.
+                self._note_missing(request_id, current.incident_id, step.notes)
                 raise
         run.log.info(
             "Posted %d review note(s) to the incident",
@@ -409,6 +454,41 @@ class Processor:
         self._observer.emit(
             NotesPosted(request_id=request_id, incident_id=current.incident_id, count=len(taken))
         )
+
+    async def _note_landed(
+        self,
+        request_id: str,
+        incident_id: str,
+        notes: Sequence[str],
+        index: int,
+        error: PagerDutyError,
+    ) -> bool:
+        """After posting `notes[index]` failed with `error`: whether PagerDuty has it anyway.
+
+        Only asked when PagerDuty may have carried the request out. When the incident's notes
+        cannot be read either, `error` is raised and the note stays claimed (handing it back
+        could post it twice); it is checked again after `repair_after`.
+        """
+        if not _maybe_processed(error):
+            return False
+        try:
+            present = await self._pd.list_notes(incident_id)
+        except PagerDutyError:
+            self._note_missing(request_id, incident_id, notes)
+            raise error from None
+        return any(_same_note(note.content, notes[index]) for note in present)
+
+    def _note_missing(self, request_id: str, incident_id: str, notes: Sequence[str]) -> bool:
+        """Remember to check, after `repair_after`, that the claimed ones of `notes` (the note
+        of each review, in order) are on the incident. False when that was known already."""
+        known = self._missing_notes.get(request_id)
+        if known is not None and len(known.notes) >= len(notes):
+            return False
+        # New, or more reviews than known: (re)start the wait, their claims may be recent.
+        self._missing_notes[request_id] = _MissingNotes(
+            incident_id=incident_id, notes=tuple(notes), since=self._clock()
+        )
+        return True
 
     async def _release(
         self,
@@ -428,11 +508,16 @@ class Processor:
             request_id, lambda data: policy.claim_resolution(data, step.tag, step.reason)
         )
         if not written or current is None:
-            run.log.debug("Failed to resolve the incident: plugin data is missing")
+            if current is not None and current.is_resolved and current.has_incident:
+                # Another run claimed it first; should that run die, this one finishes it.
+                run.log.debug("Another run claimed the resolution (%s)", current.resolution.value)
+                await self._verify_resolution(request_id, current, run)
+            else:
+                run.log.debug("Skipping the resolution: the request has no incident recorded")
             return
         run.log = run.log.bind(pd_incident_id=current.incident_id)
         try:
-            await self._finish_resolution(current.incident_id, step.note, run)
+            await self._finish_resolution(request_id, current, step.note, run)
         except PagerDutyError:
             await self._release(
                 request_id,
@@ -448,8 +533,12 @@ class Processor:
             )
         )
 
-    async def _finish_resolution(self, incident_id: str, note: str, run: _Run) -> None:
-        """Post `note` unless the incident has it already, then resolve the incident."""
+    async def _finish_resolution(
+        self, request_id: str, data: PagerDutyData, note: str, run: _Run
+    ) -> None:
+        """Post `note` unless the incident has it already, then resolve the incident; then
+        check the claimed review notes against the notes read."""
+        incident_id = data.incident_id
         notes = await self._pd.list_notes(incident_id)
         if any(_same_note(existing.content, note) for existing in notes):
             run.log.info("The incident already has the resolution note; not posting it again")
@@ -457,11 +546,64 @@ class Processor:
             await self._pd.add_note(incident_id, note)
         await self._pd.resolve_incident(incident_id)
         self._remember_resolved(incident_id)
+        await self._audit_notes(request_id, data, [n.content for n in notes], run)
+
+    async def _audit_notes(
+        self, request_id: str, data: PagerDutyData, present: Sequence[str], run: _Run
+    ) -> None:
+        """Compare the claimed review notes with `present` (the incident's notes); remember
+        missing ones and post them after `repair_after` (see the module docstring)."""
+        if run.request is None or data.reviews_count == 0:
+            return
+        notes = tuple(policy.review_note(review) for review in run.request.reviews)
+        missing = _missing(notes[: data.reviews_count], present)
+        if not missing:
+            return
+        if self._note_missing(request_id, data.incident_id, notes):
+            run.log.info(
+                "%d claimed review note(s) are not on the incident; posting them in %g s "
+                "unless their poster does first",
+                len(missing),
+                self.repair_after,
+            )
+        await self._recheck_missing_notes(request_id, run)
+
+    async def _recheck_missing_notes(self, request_id: str, run: _Run) -> None:
+        """Post the remembered claimed notes still missing, once `repair_after` has passed."""
+        entry = self._missing_notes[request_id]
+        waited = self._clock() - entry.since
+        if waited < self.repair_after:
+            run.recheck(self.repair_after - waited)
+            return
+        try:
+            data = await self._read(request_id)
+            # Only what is still claimed: a note handed back since is its poster's again.
+            claimed = entry.notes[: data.reviews_count if data is not None else 0]
+            listed = await self._pd.list_notes(entry.incident_id)
+            missing = _missing(claimed, [note.content for note in listed])
+            if missing:
+                run.log.warning(
+                    "Posting %d claimed review note(s) that never reached the incident",
+                    len(missing),
+                    extra={"pd_incident_id": entry.incident_id},
+                )
+            for note in missing:
+                await self._pd.add_note(entry.incident_id, note)
+        except _STEP_ERRORS as exc:
+            run.fail("to post the claimed but missing review notes", exc)
+            return
+        del self._missing_notes[request_id]
+        if missing:
+            self._observer.emit(
+                NotesPosted(
+                    request_id=request_id, incident_id=entry.incident_id, count=len(missing)
+                )
+            )
 
     def _remember_resolved(self, incident_id: str) -> None:
         self._verified[incident_id] = None
         self._verified.move_to_end(incident_id)
-        while len(self._verified) > 50_000:
+        while len(self._verified) > _REMEMBERED:
             self._verified.popitem(last=False)
 
     async def _verify_resolution(self, request_id: str, data: PagerDutyData, run: _Run) -> None:
@@ -475,8 +617,17 @@ class Processor:
             run.fail("to check that the incident is resolved", exc)
             return
         if incident.is_resolved:
-            self._remember_resolved(incident_id)
             self._suspects.pop(request_id, None)
+            if data.reviews_count and run.request is not None:
+                # Once per incident and process (after a restart, or when another replica
+                # resolved it): were the claimed review notes posted?
+                try:
+                    listed = await self._pd.list_notes(incident_id)
+                except PagerDutyError as exc:
+                    run.fail("to check the incident's review notes", exc)
+                    return
+                await self._audit_notes(request_id, data, [n.content for n in listed], run)
+            self._remember_resolved(incident_id)
             return
         key = (data.resolution.value, data.resolve_reason, incident_id)
         now = self._clock()
@@ -490,18 +641,18 @@ class Processor:
                 incident.status,
                 self.repair_after,
             )
-            run.recheck_after = self.repair_after
+            run.recheck(self.repair_after)
             return
         waited = now - suspect.since
         if waited < self.repair_after:
-            run.recheck_after = self.repair_after - waited
+            run.recheck(self.repair_after - waited)
             return
         run.log.warning(
             "Finishing the interrupted resolution (%s) of the incident", data.resolution.value
         )
         note = policy.resolution_note(data.resolution, data.resolve_reason)
         try:
-            await self._finish_resolution(incident_id, note, run)
+            await self._finish_resolution(request_id, data, note, run)
         except PagerDutyError as exc:
             run.fail("to finish the interrupted resolution", exc)
             return
@@ -653,6 +804,25 @@ def _release_notes(
 def _same_note(stored: str, ours: str) -> bool:
     # PagerDuty may trim trailing whitespace; the resolution note can end with a newline.
     return stored.rstrip() == ours.rstrip()
+
+
+def _missing(wanted: Sequence[str], present: Sequence[str]) -> list[str]:
+    """The notes of `wanted` not in `present`, counting repeats, in `wanted`'s order."""
+    available = Counter(text.rstrip() for text in present)
+    missing = []
+    for text in wanted:
+        if available[text.rstrip()] > 0:
+            available[text.rstrip()] -= 1
+        else:
+            missing.append(text)
+    return missing
+
+
+def _maybe_processed(error: PagerDutyError) -> bool:
+    """Whether PagerDuty may have carried out the request that failed with `error`."""
+    if isinstance(error, TransportError):
+        return error.maybe_processed
+    return isinstance(error, APIError) and error.status >= 500
 
 
 #: What each step is doing, for "Failed <doing>: <error>".

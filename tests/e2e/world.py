@@ -480,7 +480,8 @@ class Burst:
         resolved (PagerDuty may still be catching up: see `wait_settled`)."""
         drivers: list[asyncio.Task[None]] = []
         try:
-            for index in range(count):
+            first = len(self.tracked)
+            for index in range(first, first + count):
                 kind = self.rng.choice(self.kinds)
                 pause = self.rng.uniform(0.0, 0.5)
                 request = self.auth.create_request(
@@ -496,6 +497,12 @@ class Burst:
                 driver.cancel()
             await asyncio.gather(*drivers, return_exceptions=True)
         return self.tracked
+
+    async def run_while(self, busy: asyncio.Task[None], *, batch: int = 4) -> None:
+        """`batch` more requests at a time (over about a second) until `busy` has finished:
+        traffic for as long as a fault injector needs requests to act on."""
+        while not busy.done():
+            await self.run(batch, over=1.0)
 
     async def _drive(self, tracked: Tracked, index: int, pause: float) -> None:
         auth, request_id = self.auth, tracked.request_id

@@ -1,0 +1,323 @@
+"""Fault tolerance of `tpd run` under a burst of requests that are reviewed and resolved while
+PagerDuty or the Auth Service fail at random, and while the process itself is `kill -9`ed:
+every request ends with exactly one incident, resolved, every review note and the resolution
+note exactly once, the right plugin data, and exactly one approval for on-call requesters.
+
+Randomness (which faults, when, which requests, when a process dies) comes from one seed, printed
+at the start of each test (pytest shows it on failure); `TPD_FAULT_SEED=<seed>` replays it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pagerduty_client.testing import FakePagerDuty
+from teleport_access.testing import FakeAuthServer
+from tests.e2e.world import (
+    BURST_KINDS,
+    Burst,
+    PagerDutyWorld,
+    StartTpd,
+    TpdProcess,
+    choose_seed,
+    put_on_call,
+    save_logs,
+    serve_pagerduty,
+)
+
+#: The per-attempt timeout of tpd's PagerDuty client (AsyncPagerDutyClient's default).
+CLIENT_TIMEOUT = 10.0
+
+
+@pytest.fixture
+def seed() -> int:
+    return choose_seed()
+
+
+@pytest.fixture
+async def pagerduty(seed: int) -> AsyncIterator[PagerDutyWorld]:
+    """The suite's fake PagerDuty, its random failures seeded by this test's seed."""
+    async with serve_pagerduty(seed=seed) as world:
+        yield world
+
+
+@pytest.fixture
+async def start(start_tpd: StartTpd, tmp_path: Path) -> AsyncIterator[StartTpd]:
+    """`start_tpd`, keeping every process's output in the test's tmp_path afterwards."""
+    started: list[TpdProcess] = []
+    print(f"tpd output is saved in {tmp_path}")
+
+    async def start(**kwargs: Any) -> TpdProcess:
+        process = await start_tpd(**kwargs)
+        started.append(process)
+        return process
+
+    yield start
+    save_logs(started, tmp_path)
+
+
+@contextlib.asynccontextmanager
+async def running(chaos: asyncio.Task[None]) -> AsyncIterator[None]:
+    """Cancel `chaos` on the way out if it is still running (a failed test)."""
+    try:
+        yield
+    finally:
+        chaos.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await chaos
+
+
+# -- PagerDuty ------------------------------------------------------------------------------------
+
+PAGERDUTY_TROUBLES = (
+    "5xx before processing",
+    "429 before processing",
+    "rate limit",
+    "500 after processing",
+    "disconnect after processing",
+    "answer slower than the client timeout",
+    "calm",
+)
+
+
+async def pagerduty_chaos(
+    fake: FakePagerDuty,
+    rng: random.Random,
+    used: list[str],
+    *,
+    enough: asyncio.Event,
+    turns: int = 16,
+) -> None:
+    """`turns` troubles one after another, each for the next few requests PagerDuty receives (at
+    most 2 s), then none (sooner once `enough` is set and each kind came). The first round shows
+    each kind once (the slow answers twice), in random order, then they come at random. Each
+    trouble is certain for the first request of its turn and random (20 to 50 %) for the rest.
+    A slow answer is slept after PagerDuty did the work, longer than tpd's client waits: an
+    ambiguous timeout."""
+    first = [*PAGERDUTY_TROUBLES, "answer slower than the client timeout"]
+    rng.shuffle(first)
+    slow_left = 3
+    for _ in range(turns):
+        if not first and enough.is_set():
+            break
+        trouble = first.pop() if first else rng.choice(PAGERDUTY_TROUBLES)
+        if trouble == "answer slower than the client timeout":
+            if slow_left == 0:
+                trouble = "calm"
+            slow_left -= 1
+        used.append(trouble)
+        fake.reset_faults()  # (a new Faults object)
+        faults = fake.faults
+        rate = rng.uniform(0.2, 0.5)
+        turn = rng.randint(4, 12)
+        if trouble == "5xx before processing":
+            faults.error_status = rng.choice((500, 502, 503))
+            fake.fail_next(status=faults.error_status)
+            faults.error_rate = rate
+        elif trouble == "429 before processing":
+            faults.error_status = 429
+            fake.fail_next(status=429)
+            faults.error_rate = rate
+        elif trouble == "rate limit":
+            faults.rate_limit = rng.randint(2, 6)
+            faults.rate_limit_window = 1.0
+        elif trouble == "500 after processing":
+            fake.fail_next(status=500, after_processing=True)
+            faults.after_processing = "status"
+            faults.error_after_processing_rate = rate
+        elif trouble == "disconnect after processing":
+            fake.fail_next(after_processing=True, disconnect=True)
+            faults.after_processing = "disconnect"
+            faults.error_after_processing_rate = rate
+        elif trouble == "answer slower than the client timeout":
+            faults.delay = CLIENT_TIMEOUT + 0.5
+            turn = rng.randint(1, 3)
+        await wait_for_requests(fake, turn, limit=2.0)
+    fake.reset_faults()
+
+
+async def wait_for_requests(fake: FakePagerDuty, count: int, *, limit: float) -> None:
+    """Until PagerDuty received `count` more requests, or `limit` seconds passed."""
+    target = len(fake.requests) + count
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while len(fake.requests) < target and loop.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.slow
+async def test_pagerduty_failing_at_random_during_a_burst_pages_notes_and_resolves_exactly_once(
+    start: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+) -> None:
+    put_on_call(pagerduty)
+    # Room for one attempt that times out plus its retries within one handling.
+    tpd = await start(extra='[tpd]\nhandler_timeout = "25s"\n')
+    burst = Burst(fake_auth, pagerduty, seed=seed, timeout=150.0)
+    used: list[str] = []
+    enough = asyncio.Event()
+    chaos = asyncio.create_task(
+        pagerduty_chaos(pagerduty.fake, random.Random(seed + 1), used, enough=enough)
+    )
+    async with running(chaos):
+        await burst.run(30, over=3.0)
+        enough.set()
+        # The first round of troubles needs requests to bite on: a fault queued while nothing
+        # calls PagerDuty would be cleared unused by the next turn.
+        await burst.run_while(chaos)
+        await chaos
+
+    await burst.wait_settled(timeout=150.0)
+    await burst.quiesce()
+    burst.assert_exact()
+    # The faults did happen, each kind of them.
+    statuses = collections.Counter(r.status for r in pagerduty.fake.requests)
+    assert statuses[429] > 0, (seed, statuses, used)
+    assert sum(statuses[code] for code in (500, 502, 503)) > 0, (seed, statuses, used)
+    assert statuses[None] > 0, (seed, statuses, used)  # the connection dropped
+    assert "ReadTimeout" in tpd.output, (seed, used)
+    assert tpd.returncode is None
+
+
+# -- the Auth Service -----------------------------------------------------------------------------
+
+TELEPORT_TROUBLES = (
+    "drop the watch stream",
+    "refuse WatchEvents",
+    "refuse ListAccessRequests",
+    "refuse GetPluginData",
+    "refuse UpdatePluginData",
+    "refuse SubmitAccessReview",
+    "calm",
+)
+
+
+async def teleport_chaos(
+    auth: FakeAuthServer,
+    rng: random.Random,
+    used: list[str],
+    *,
+    enough: asyncio.Event,
+    turns: int = 16,
+) -> None:
+    """`turns` troubles one after another, then none (sooner once `enough` is set and each kind
+    came); the first round shows each kind once, in random order. A trouble is the watch stream
+    dropped, or the next 1 to 4 calls of a method answered UNAVAILABLE (the turn lasts until
+    they were, at most 3 s); a refused WatchEvents or ListAccessRequests comes with a dropped
+    stream, so the reconnect (and its catch-up listing) meets it."""
+    first = list(TELEPORT_TROUBLES)
+    rng.shuffle(first)
+    for _ in range(turns):
+        if not first and enough.is_set():
+            break
+        trouble = first.pop() if first else rng.choice(TELEPORT_TROUBLES)
+        used.append(trouble)
+        if trouble in ("drop the watch stream", "calm"):
+            if trouble != "calm":
+                auth.drop_watch_streams()
+            await asyncio.sleep(rng.uniform(0.1, 0.5))
+            continue
+        method = trouble.split()[1]
+        times = rng.randint(1, 4)
+        auth.fail_next(method, times=times)
+        if method in ("WatchEvents", "ListAccessRequests"):
+            auth.drop_watch_streams()
+        await wait_for_refusals(auth, method, times, limit=3.0)
+    auth.clear_faults()
+
+
+def refusals(auth: FakeAuthServer, method: str) -> int:
+    return sum(1 for call in auth.calls_to(method) if call.code == "UNAVAILABLE")
+
+
+async def wait_for_refusals(auth: FakeAuthServer, method: str, count: int, *, limit: float) -> None:
+    """Until `count` more calls of `method` were refused, or `limit` seconds passed."""
+    target = refusals(auth, method) + count
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while refusals(auth, method) < target and loop.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.slow
+async def test_the_auth_service_dropping_and_refusing_calls_during_a_burst_loses_nothing(
+    start: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+) -> None:
+    put_on_call(pagerduty)
+    tpd = await start()
+    # More on-call requests than usual: they are the ones SubmitAccessReview is called for.
+    burst = Burst(fake_auth, pagerduty, seed=seed, kinds=(*BURST_KINDS, "on-call"), timeout=150.0)
+    used: list[str] = []
+    enough = asyncio.Event()
+    chaos = asyncio.create_task(
+        teleport_chaos(fake_auth, random.Random(seed + 1), used, enough=enough)
+    )
+    async with running(chaos):
+        await burst.run(30, over=8.0)
+        enough.set()
+        await burst.run_while(chaos)
+        await chaos
+
+    await burst.wait_settled(timeout=150.0)
+    await burst.quiesce()
+    burst.assert_exact()
+    refused = collections.Counter(
+        call.method for call in fake_auth.calls if call.code == "UNAVAILABLE"
+    )
+    for method in (
+        "WatchEvents",
+        "ListAccessRequests",
+        "GetPluginData",
+        "UpdatePluginData",
+        "SubmitAccessReview",
+    ):
+        assert refused[method] > 0, (seed, method, refused, used)
+    reconnects = tpd.find_logs("Watcher connected (connection")
+    assert len(reconnects) >= 3, (seed, len(reconnects), used)
+    assert tpd.returncode is None
+
+
+# -- kill -9 --------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_kill_9_at_random_moments_during_a_burst_duplicates_and_loses_nothing(
+    start: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+) -> None:
+    put_on_call(pagerduty)
+    # A short handler timeout: a resolution or note claimed by a killed process is finished
+    # by its successor after 3 + 5 s.
+    tuning = '[tpd]\nhandler_timeout = "3s"\n'
+    # PagerDuty answers a little slowly (after doing the work), so kills land in the middle of
+    # PagerDuty calls as well as between them.
+    pagerduty.fake.faults.delay = 0.3
+    rng = random.Random(seed + 1)
+    tpd = await start(extra=tuning)
+    burst = Burst(fake_auth, pagerduty, seed=seed, timeout=150.0)
+    driving = asyncio.create_task(burst.run(40, over=6.0))
+    kills = 0
+    try:
+        for _ in range(5):
+            await asyncio.sleep(rng.uniform(0.3, 2.0))
+            await tpd.kill()
+            kills += 1
+            await asyncio.sleep(rng.uniform(0.0, 0.5))
+            tpd = await start(extra=tuning)
+        await driving
+    finally:
+        driving.cancel()
+        with contextlib.suppress(BaseException):
+            await driving
+
+    await burst.wait_settled(timeout=120.0)
+    await burst.quiesce()
+    burst.assert_exact()
+    assert kills == 5
+    assert tpd.returncode is None

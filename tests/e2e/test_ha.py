@@ -1,0 +1,162 @@
+"""The high-availability deployment: two `tpd run` processes with the same config against the
+same cluster. They share nothing but Teleport's plugin data (compare-and-swap) and PagerDuty's
+incident_key, and yet every request gets exactly one incident, one note per review, one
+resolution note and one approval when its requester is on call, also while reviews arrive
+together and when one replica is `kill -9`ed mid-burst and never comes back.
+
+The random seed is printed at the start (pytest shows it on failure); `TPD_FAULT_SEED=<seed>`
+replays the test's random choices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from teleport_access.testing import FakeAuthServer
+from tests.e2e.world import (
+    ON_CALL_REQUESTER,
+    PLUGIN_USER,
+    REQUESTER_OSS,
+    Burst,
+    PagerDutyWorld,
+    StartTpd,
+    TpdProcess,
+    choose_seed,
+    put_on_call,
+    save_logs,
+    serve_pagerduty,
+)
+
+#: A short handler timeout: what a killed replica claimed and left unfinished is finished by
+#: the other after 3 + 5 s.
+TUNING = '[tpd]\nhandler_timeout = "3s"\n'
+#: Log messages of the writes a replica makes.
+WRITES = (
+    "Successfully created PagerDuty incident",
+    "Posted ",
+    "Successfully resolved the incident",
+    "Successfully submitted a request approval",
+)
+
+
+@pytest.fixture
+def seed() -> int:
+    return choose_seed()
+
+
+@pytest.fixture
+async def pagerduty(seed: int) -> AsyncIterator[PagerDutyWorld]:
+    async with serve_pagerduty(seed=seed) as world:
+        yield world
+
+
+@pytest.fixture
+async def start(start_tpd: StartTpd, tmp_path: Path) -> AsyncIterator[StartTpd]:
+    """`start_tpd`, keeping every process's output in the test's tmp_path afterwards."""
+    started: list[TpdProcess] = []
+    print(f"tpd output is saved in {tmp_path}")
+
+    async def start(**kwargs: Any) -> TpdProcess:
+        process = await start_tpd(**kwargs)
+        started.append(process)
+        return process
+
+    yield start
+    save_logs(started, tmp_path)
+
+
+def writes(process: TpdProcess) -> collections.Counter[str]:
+    return collections.Counter(message for message in WRITES for _ in process.find_logs(message))
+
+
+def compare_failures(auth: FakeAuthServer) -> int:
+    """Plugin-data writes refused because another writer changed the record first."""
+    return sum(
+        1 for call in auth.calls_to("UpdatePluginData") if call.code == "FAILED_PRECONDITION"
+    )
+
+
+async def test_two_replicas_handle_a_burst_with_concurrent_reviews_exactly_once(
+    start: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+) -> None:
+    put_on_call(pagerduty)
+    first, second = await asyncio.gather(start(extra=TUNING), start(extra=TUNING))
+    burst = Burst(fake_auth, pagerduty, seed=seed)
+
+    await burst.run(30, over=3.0)
+    await burst.wait_settled()
+    await burst.quiesce()
+    burst.assert_exact()
+    # Both replicas saw every request and raced for it: both made writes, and the plugin data's
+    # compare-and-swap turned some of them away.
+    assert writes(first), writes(second)
+    assert writes(second), writes(first)
+    assert compare_failures(fake_auth) > 0
+    assert first.returncode is None
+    assert second.returncode is None
+
+
+@pytest.mark.slow
+async def test_a_replica_killed_mid_burst_leaves_the_other_to_finish_everything_once(
+    start: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+) -> None:
+    put_on_call(pagerduty)
+    # PagerDuty answers a little slowly (after doing the work), so the kill lands in the middle
+    # of PagerDuty calls as well as between them.
+    pagerduty.fake.faults.delay = 0.3
+    doomed, survivor = await asyncio.gather(start(extra=TUNING), start(extra=TUNING))
+    burst = Burst(fake_auth, pagerduty, seed=seed)
+    driving = asyncio.create_task(burst.run(40, over=5.0))
+    try:
+        await asyncio.sleep(random.Random(seed + 1).uniform(1.0, 4.0))
+        await doomed.kill()
+        await driving
+    finally:
+        driving.cancel()
+        with contextlib.suppress(BaseException):
+            await driving
+
+    await burst.wait_settled()
+    await burst.quiesce()
+    burst.assert_exact()
+    assert writes(doomed), "the killed replica had done nothing yet"
+    assert survivor.returncode is None
+
+
+async def test_two_replicas_started_together_catch_up_on_existing_requests_once(
+    start: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+) -> None:
+    put_on_call(pagerduty)
+    rng = random.Random(seed)
+    waiting = [
+        fake_auth.create_request(
+            rng.choice((REQUESTER_OSS, ON_CALL_REQUESTER)),
+            ["editor"],
+            reason=f"before any replica ran {index}",
+        )
+        for index in range(15)
+    ]
+
+    first, second = await asyncio.gather(start(extra=TUNING), start(extra=TUNING))
+    await asyncio.gather(first.wait_for_log("Caught up"), second.wait_for_log("Caught up"))
+    for request in waiting:
+        await pagerduty.wait_for_incident(request.id)
+        if request.user == ON_CALL_REQUESTER:
+            await fake_auth.wait_for_review(request.id, PLUGIN_USER, timeout=30.0)
+    await Burst(fake_auth, pagerduty, seed=seed).quiesce()
+    by_key = collections.Counter(incident.incident_key for incident in pagerduty.fake.incidents)
+    assert all(count == 1 for count in by_key.values()), by_key
+    assert len(by_key) == len(waiting)
+    for request in waiting:
+        after = fake_auth.get_request(request.id)
+        assert after is not None
+        approvals = [review for review in after.reviews if review.author == PLUGIN_USER]
+        assert len(approvals) == (1 if request.user == ON_CALL_REQUESTER else 0)
