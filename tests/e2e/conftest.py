@@ -8,7 +8,9 @@ annotated). `tpd` starts processes that are always stopped (SIGTERM, then SIGKIL
 each process logs JSON lines at debug severity, which tests wait on (`wait_for_log`) instead of
 sleeping.
 
-`teleport_address` is a fixture so the same tests can later run through the fake Proxy.
+Every test runs twice, once with tpd pointed at the Auth Service and once at a fake Teleport
+Proxy (TLS routing) in front of it (`teleport_address`); `--teleport-route auth|proxy` picks one
+way. A test marked `own_teleport_address` chooses its own address and runs once.
 """
 
 from __future__ import annotations
@@ -34,6 +36,17 @@ from tests.e2e.world import (
 )
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that starts tpd once per route chosen by `--teleport-route`."""
+    if "teleport_address" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("own_teleport_address") is not None:
+        return
+    chosen = metafunc.config.getoption("--teleport-route")
+    routes = ["auth", "proxy"] if chosen == "both" else [chosen]
+    metafunc.parametrize("teleport_address", routes, indirect=True)
+
+
 @pytest.fixture
 async def fake_auth() -> AsyncIterator[FakeAuthServer]:
     async with FakeAuthServer(cluster_name="e2e.example.com") as auth:
@@ -45,9 +58,8 @@ async def fake_auth() -> AsyncIterator[FakeAuthServer]:
 async def teleport_address(
     request: pytest.FixtureRequest, fake_auth: FakeAuthServer
 ) -> AsyncIterator[str]:
-    """Where tpd reaches Teleport: the Auth Service itself, or with
-    `@pytest.mark.parametrize("teleport_address", ["auth", "proxy"], indirect=True)` also a
-    fake Teleport Proxy (TLS routing) in front of it."""
+    """Where tpd reaches Teleport: the Auth Service itself ("auth"), or a fake Teleport Proxy
+    (TLS routing) in front of it ("proxy"); the test's parameter, see `pytest_generate_tests`."""
     route = getattr(request, "param", "auth")
     if route == "auth":
         yield fake_auth.address

@@ -88,6 +88,16 @@ PAGERDUTY_TROUBLES = (
 )
 
 
+#: The answer status that shows a trouble bit (None: the connection dropped).
+BITES: dict[str, tuple[int | None, ...]] = {
+    "5xx before processing": (500, 502, 503),
+    "429 before processing": (429,),
+    "rate limit": (429,),
+    "500 after processing": (500,),
+    "disconnect after processing": (None,),
+}
+
+
 async def pagerduty_chaos(
     fake: FakePagerDuty,
     rng: random.Random,
@@ -98,16 +108,17 @@ async def pagerduty_chaos(
 ) -> None:
     """`turns` troubles one after another, each for the next few requests PagerDuty receives (at
     most 2 s), then none (sooner once `enough` is set and each kind came). The first round shows
-    each kind once (the slow answers twice), in random order, then they come at random. Each
-    trouble is certain for the first request of its turn and random (20 to 50 %) for the rest.
-    A slow answer is slept after PagerDuty did the work, longer than tpd's client waits: an
-    ambiguous timeout."""
+    each kind once (the slow answers twice), in random order, each lasting until it bit (tpd may
+    be busy retrying), then they come at random. Each trouble is certain for the first request
+    of its turn and random (20 to 50 %) for the rest. A slow answer is slept after PagerDuty
+    did the work, longer than tpd's client waits: an ambiguous timeout."""
     first = [*PAGERDUTY_TROUBLES, "answer slower than the client timeout"]
     rng.shuffle(first)
     slow_left = 3
     for _ in range(turns):
         if not first and enough.is_set():
             break
+        first_round = bool(first)
         trouble = first.pop() if first else rng.choice(PAGERDUTY_TROUBLES)
         if trouble == "answer slower than the client timeout":
             if slow_left == 0:
@@ -140,16 +151,27 @@ async def pagerduty_chaos(
         elif trouble == "answer slower than the client timeout":
             faults.delay = CLIENT_TIMEOUT + 0.5
             turn = rng.randint(1, 3)
-        await wait_for_requests(fake, turn, limit=2.0)
+        bites = BITES.get(trouble, ()) if first_round else ()
+        await wait_for_requests(fake, turn, bites=bites, limit=2.0)
     fake.reset_faults()
 
 
-async def wait_for_requests(fake: FakePagerDuty, count: int, *, limit: float) -> None:
-    """Until PagerDuty received `count` more requests, or `limit` seconds passed."""
-    target = len(fake.requests) + count
+async def wait_for_requests(
+    fake: FakePagerDuty, count: int, *, bites: tuple[int | None, ...] = (), limit: float
+) -> None:
+    """Until PagerDuty received `count` more requests, or `limit` seconds passed; and with
+    `bites`, also until one of them was answered with one of those statuses (at most 30 s)."""
+    start = len(fake.requests)
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while len(fake.requests) < target and loop.time() < deadline:  # noqa: ASYNC110
+    begun = loop.time()
+
+    def bitten() -> bool:
+        return not bites or any(r.status in bites for r in fake.requests[start:])
+
+    while loop.time() < begun + 30.0:
+        counted = len(fake.requests) >= start + count or loop.time() >= begun + limit
+        if counted and bitten():
+            return
         await asyncio.sleep(0.02)
 
 

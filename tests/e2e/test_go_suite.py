@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from teleport_access import RequestState
 from teleport_access.testing import FakeAuthServer
 from tests.e2e.world import (
@@ -23,9 +21,6 @@ from tests.e2e.world import (
     TpdProcess,
     plugin_data_has,
 )
-
-#: Every scenario directly against the Auth Service and through a Teleport Proxy (TLS routing).
-pytestmark = pytest.mark.parametrize("teleport_address", ["auth", "proxy"], indirect=True)
 
 
 async def test_incident_creation_pages_the_annotated_service_with_the_request_key(

@@ -6,6 +6,8 @@ import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from teleport_access.testing import FakeAuthServer
 from tests.e2e.world import (
     PLUGIN_USER,
@@ -96,6 +98,7 @@ async def test_a_rejected_pagerduty_key_is_fatal_and_clear(start_tpd: StartTpd) 
     assert "wrong-key-1234567" not in process.output
 
 
+@pytest.mark.own_teleport_address
 async def test_a_teleport_older_than_6_1_is_fatal_and_clear(
     start_tpd: StartTpd, fake_auth: FakeAuthServer
 ) -> None:
@@ -131,6 +134,7 @@ async def test_expired_credentials_are_fatal_and_clear(
     assert "expired" in process.output
 
 
+@pytest.mark.own_teleport_address
 async def test_a_start_up_deadline_bounds_the_wait_for_an_unreachable_auth_service(
     start_tpd: StartTpd,
 ) -> None:

@@ -244,6 +244,7 @@ async def test_a_dropped_watch_stream_reconnects_and_catches_up(
     assert len(pagerduty.fake.incidents) == 3
 
 
+@pytest.mark.own_teleport_address
 async def test_start_up_waits_for_an_unreachable_auth_service(
     start_tpd: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld
 ) -> None:
