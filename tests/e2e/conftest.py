@@ -22,17 +22,17 @@ from typing import Any
 
 import pytest
 
-from pagerduty_client.testing import FakePagerDuty
 from teleport_access.testing import FakeAuthServer, FakeProxy
 from tests.e2e.world import (
-    API_KEY,
     PLUGIN_USER,
     PagerDutyWorld,
     StartTpd,
     TpdProcess,
+    choose_seed,
     config_text,
-    seed_pagerduty,
+    save_logs,
     seed_teleport,
+    serve_pagerduty,
 )
 
 
@@ -72,11 +72,19 @@ async def teleport_address(
 
 
 @pytest.fixture
-async def pagerduty() -> AsyncIterator[PagerDutyWorld]:
-    fake = FakePagerDuty(api_key=API_KEY)
-    services, policies = seed_pagerduty(fake)
-    async with fake.serve() as url:
-        yield PagerDutyWorld(fake=fake, url=url, services=services, policies=policies)
+def seed() -> int:
+    """The random seed of a test that injects faults at random: fresh on every run and printed
+    (pytest shows it on failure), or `$TPD_FAULT_SEED` to replay one."""
+    return choose_seed()
+
+
+@pytest.fixture
+async def pagerduty(request: pytest.FixtureRequest) -> AsyncIterator[PagerDutyWorld]:
+    """The suite's fake PagerDuty on loopback; its random failures are seeded with the test's
+    `seed` when the test takes one, else with 0."""
+    seed = request.getfixturevalue("seed") if "seed" in request.fixturenames else 0
+    async with serve_pagerduty(seed=seed) as world:
+        yield world
 
 
 @pytest.fixture
@@ -122,6 +130,9 @@ async def start_tpd(
         return process
 
     yield start
+    if processes:
+        save_logs(processes, tmp_path)
+        print(f"tpd output is saved in {tmp_path}")
     for process in processes:
         if process.process is not None and process.returncode is None:
             with contextlib.suppress(Exception):

@@ -13,8 +13,7 @@ import asyncio
 import collections
 import contextlib
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -26,53 +25,34 @@ from tests.e2e.world import (
     Burst,
     PagerDutyWorld,
     StartTpd,
-    TpdProcess,
-    choose_seed,
     put_on_call,
-    save_logs,
-    serve_pagerduty,
 )
 
 #: The per-attempt timeout of tpd's PagerDuty client (AsyncPagerDutyClient's default).
 CLIENT_TIMEOUT = 10.0
 
 
-@pytest.fixture
-def seed() -> int:
-    return choose_seed()
-
-
-@pytest.fixture
-async def pagerduty(seed: int) -> AsyncIterator[PagerDutyWorld]:
-    """The suite's fake PagerDuty, its random failures seeded by this test's seed."""
-    async with serve_pagerduty(seed=seed) as world:
-        yield world
-
-
-@pytest.fixture
-async def start(start_tpd: StartTpd, tmp_path: Path) -> AsyncIterator[StartTpd]:
-    """`start_tpd`, keeping every process's output in the test's tmp_path afterwards."""
-    started: list[TpdProcess] = []
-    print(f"tpd output is saved in {tmp_path}")
-
-    async def start(**kwargs: Any) -> TpdProcess:
-        process = await start_tpd(**kwargs)
-        started.append(process)
-        return process
-
-    yield start
-    save_logs(started, tmp_path)
-
-
-@contextlib.asynccontextmanager
-async def running(chaos: asyncio.Task[None]) -> AsyncIterator[None]:
-    """Cancel `chaos` on the way out if it is still running (a failed test)."""
+async def run_through_chaos(
+    burst: Burst,
+    chaos: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
+    *,
+    count: int,
+    over: float,
+) -> None:
+    """Drive `count` requests over `over` seconds while `chaos(enough)` injects faults; then set
+    `enough` and keep requests coming until the chaos has ended (a fault queued while nothing
+    calls would be cleared unused by the next turn). The chaos is cancelled if the burst fails."""
+    enough = asyncio.Event()
+    task = asyncio.create_task(chaos(enough))
     try:
-        yield
+        await burst.run(count, over=over)
+        enough.set()
+        await burst.run_while(task)
+        await task
     finally:
-        chaos.cancel()
+        task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await chaos
+            await task
 
 
 # -- PagerDuty ------------------------------------------------------------------------------------
@@ -177,28 +157,23 @@ async def wait_for_requests(
 
 @pytest.mark.slow
 async def test_pagerduty_failing_at_random_during_a_burst_pages_notes_and_resolves_exactly_once(
-    start: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+    start_tpd: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
 ) -> None:
     put_on_call(pagerduty)
     # Room for one attempt that times out plus its retries within one handling.
-    tpd = await start(extra='[tpd]\nhandler_timeout = "25s"\n')
+    tpd = await start_tpd(extra='[tpd]\nhandler_timeout = "25s"\n')
     burst = Burst(fake_auth, pagerduty, seed=seed, timeout=150.0)
     used: list[str] = []
-    enough = asyncio.Event()
-    chaos = asyncio.create_task(
-        pagerduty_chaos(pagerduty.fake, random.Random(seed + 1), used, enough=enough)
+    await run_through_chaos(
+        burst,
+        lambda enough: pagerduty_chaos(
+            pagerduty.fake, random.Random(seed + 1), used, enough=enough
+        ),
+        count=30,
+        over=3.0,
     )
-    async with running(chaos):
-        await burst.run(30, over=3.0)
-        enough.set()
-        # The first round of troubles needs requests to bite on: a fault queued while nothing
-        # calls PagerDuty would be cleared unused by the next turn.
-        await burst.run_while(chaos)
-        await chaos
 
-    await burst.wait_settled(timeout=150.0)
-    await burst.quiesce()
-    burst.assert_exact()
+    await burst.assert_ends_exactly(timeout=150.0)
     # The faults did happen, each kind of them.
     statuses = collections.Counter(r.status for r in pagerduty.fake.requests)
     assert statuses[429] > 0, (seed, statuses, used)
@@ -270,26 +245,21 @@ async def wait_for_refusals(auth: FakeAuthServer, method: str, count: int, *, li
 
 @pytest.mark.slow
 async def test_the_auth_service_dropping_and_refusing_calls_during_a_burst_loses_nothing(
-    start: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+    start_tpd: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
 ) -> None:
     put_on_call(pagerduty)
-    tpd = await start()
+    tpd = await start_tpd()
     # More on-call requests than usual: they are the ones SubmitAccessReview is called for.
     burst = Burst(fake_auth, pagerduty, seed=seed, kinds=(*BURST_KINDS, "on-call"), timeout=150.0)
     used: list[str] = []
-    enough = asyncio.Event()
-    chaos = asyncio.create_task(
-        teleport_chaos(fake_auth, random.Random(seed + 1), used, enough=enough)
+    await run_through_chaos(
+        burst,
+        lambda enough: teleport_chaos(fake_auth, random.Random(seed + 1), used, enough=enough),
+        count=30,
+        over=8.0,
     )
-    async with running(chaos):
-        await burst.run(30, over=8.0)
-        enough.set()
-        await burst.run_while(chaos)
-        await chaos
 
-    await burst.wait_settled(timeout=150.0)
-    await burst.quiesce()
-    burst.assert_exact()
+    await burst.assert_ends_exactly(timeout=150.0)
     refused = collections.Counter(
         call.method for call in fake_auth.calls if call.code == "UNAVAILABLE"
     )
@@ -311,7 +281,7 @@ async def test_the_auth_service_dropping_and_refusing_calls_during_a_burst_loses
 
 @pytest.mark.slow
 async def test_kill_9_at_random_moments_during_a_burst_duplicates_and_loses_nothing(
-    start: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+    start_tpd: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
 ) -> None:
     put_on_call(pagerduty)
     # A short handler timeout: a resolution or note claimed by a killed process is finished
@@ -321,7 +291,7 @@ async def test_kill_9_at_random_moments_during_a_burst_duplicates_and_loses_noth
     # PagerDuty calls as well as between them.
     pagerduty.fake.faults.delay = 0.3
     rng = random.Random(seed + 1)
-    tpd = await start(extra=tuning)
+    tpd = await start_tpd(extra=tuning)
     burst = Burst(fake_auth, pagerduty, seed=seed, timeout=150.0)
     driving = asyncio.create_task(burst.run(40, over=6.0))
     kills = 0
@@ -331,15 +301,13 @@ async def test_kill_9_at_random_moments_during_a_burst_duplicates_and_loses_noth
             await tpd.kill()
             kills += 1
             await asyncio.sleep(rng.uniform(0.0, 0.5))
-            tpd = await start(extra=tuning)
+            tpd = await start_tpd(extra=tuning)
         await driving
     finally:
         driving.cancel()
         with contextlib.suppress(BaseException):
             await driving
 
-    await burst.wait_settled(timeout=120.0)
-    await burst.quiesce()
-    burst.assert_exact()
+    await burst.assert_ends_exactly(timeout=120.0)
     assert kills == 5
     assert tpd.returncode is None

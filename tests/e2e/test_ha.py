@@ -14,9 +14,6 @@ import asyncio
 import collections
 import contextlib
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -29,10 +26,7 @@ from tests.e2e.world import (
     PagerDutyWorld,
     StartTpd,
     TpdProcess,
-    choose_seed,
     put_on_call,
-    save_logs,
-    serve_pagerduty,
 )
 
 #: A short handler timeout: what a killed replica claimed and left unfinished is finished by
@@ -47,32 +41,6 @@ WRITES = (
 )
 
 
-@pytest.fixture
-def seed() -> int:
-    return choose_seed()
-
-
-@pytest.fixture
-async def pagerduty(seed: int) -> AsyncIterator[PagerDutyWorld]:
-    async with serve_pagerduty(seed=seed) as world:
-        yield world
-
-
-@pytest.fixture
-async def start(start_tpd: StartTpd, tmp_path: Path) -> AsyncIterator[StartTpd]:
-    """`start_tpd`, keeping every process's output in the test's tmp_path afterwards."""
-    started: list[TpdProcess] = []
-    print(f"tpd output is saved in {tmp_path}")
-
-    async def start(**kwargs: Any) -> TpdProcess:
-        process = await start_tpd(**kwargs)
-        started.append(process)
-        return process
-
-    yield start
-    save_logs(started, tmp_path)
-
-
 def writes(process: TpdProcess) -> collections.Counter[str]:
     return collections.Counter(message for message in WRITES for _ in process.find_logs(message))
 
@@ -85,16 +53,14 @@ def compare_failures(auth: FakeAuthServer) -> int:
 
 
 async def test_two_replicas_handle_a_burst_with_concurrent_reviews_exactly_once(
-    start: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+    start_tpd: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
 ) -> None:
     put_on_call(pagerduty)
-    first, second = await asyncio.gather(start(extra=TUNING), start(extra=TUNING))
+    first, second = await asyncio.gather(start_tpd(extra=TUNING), start_tpd(extra=TUNING))
     burst = Burst(fake_auth, pagerduty, seed=seed)
 
     await burst.run(30, over=3.0)
-    await burst.wait_settled()
-    await burst.quiesce()
-    burst.assert_exact()
+    await burst.assert_ends_exactly()
     # Both replicas saw every request and raced for it: both made writes, and the plugin data's
     # compare-and-swap turned some of them away.
     assert writes(first), writes(second)
@@ -106,13 +72,13 @@ async def test_two_replicas_handle_a_burst_with_concurrent_reviews_exactly_once(
 
 @pytest.mark.slow
 async def test_a_replica_killed_mid_burst_leaves_the_other_to_finish_everything_once(
-    start: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+    start_tpd: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
 ) -> None:
     put_on_call(pagerduty)
     # PagerDuty answers a little slowly (after doing the work), so the kill lands in the middle
     # of PagerDuty calls as well as between them.
     pagerduty.fake.faults.delay = 0.3
-    doomed, survivor = await asyncio.gather(start(extra=TUNING), start(extra=TUNING))
+    doomed, survivor = await asyncio.gather(start_tpd(extra=TUNING), start_tpd(extra=TUNING))
     burst = Burst(fake_auth, pagerduty, seed=seed)
     driving = asyncio.create_task(burst.run(40, over=5.0))
     try:
@@ -124,15 +90,13 @@ async def test_a_replica_killed_mid_burst_leaves_the_other_to_finish_everything_
         with contextlib.suppress(BaseException):
             await driving
 
-    await burst.wait_settled()
-    await burst.quiesce()
-    burst.assert_exact()
+    await burst.assert_ends_exactly()
     assert writes(doomed), "the killed replica had done nothing yet"
     assert survivor.returncode is None
 
 
 async def test_two_replicas_started_together_catch_up_on_existing_requests_once(
-    start: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+    start_tpd: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
 ) -> None:
     put_on_call(pagerduty)
     rng = random.Random(seed)
@@ -145,7 +109,7 @@ async def test_two_replicas_started_together_catch_up_on_existing_requests_once(
         for index in range(15)
     ]
 
-    first, second = await asyncio.gather(start(extra=TUNING), start(extra=TUNING))
+    first, second = await asyncio.gather(start_tpd(extra=TUNING), start_tpd(extra=TUNING))
     await asyncio.gather(first.wait_for_log("Caught up"), second.wait_for_log("Caught up"))
     for request in waiting:
         await pagerduty.wait_for_incident(request.id)

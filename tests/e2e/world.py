@@ -601,6 +601,13 @@ class Burst:
             if now != seen:
                 seen, since = now, time.monotonic()
 
+    async def assert_ends_exactly(self, *, timeout: float = 120.0) -> None:
+        """`wait_settled`, then `quiesce` (a late duplicate would arrive meanwhile), then
+        `assert_exact`: the whole check after a burst."""
+        await self.wait_settled(timeout=timeout)
+        await self.quiesce()
+        self.assert_exact()
+
     def assert_exact(self) -> None:
         """Every request: one incident, resolved; every note exactly once; plugin data right."""
         found = self.problems()

@@ -16,6 +16,7 @@ from pagerduty_client.testing import FakeClock, FakePagerDuty
 from teleport_access import (
     AccessRequestDelete,
     AccessRequestPut,
+    AccessReview,
     AuthClient,
     RequestState,
     ReviewConditions,
@@ -261,21 +262,38 @@ async def test_unposted_review_notes_are_handed_back_and_posted_once_later(world
     assert data.reviews_count == 2
 
 
-async def test_a_note_posted_despite_a_failed_answer_is_neither_handed_back_nor_repeated(
-    world: World,
-) -> None:
+async def _paged_and_reviewed(world: World) -> tuple[str, str, AccessReview]:
+    """A request with its incident and a review whose note is not posted yet."""
     request = world.auth.create_request(REQUESTER_1, ["editor"])
     await world.processor.handle(world.put(request.id))
     (incident,) = world.pd.incidents
-    world.auth.submit_review(request.id, REVIEWER_1, RequestState.APPROVED, reason="one")
+    reviewed = world.auth.submit_review(request.id, REVIEWER_1, RequestState.APPROVED, reason="a")
+    return request.id, incident.id, reviewed.reviews[0]
+
+
+async def _note_claimed_by_a_dead_run_then_approved(world: World) -> tuple[str, str, AccessReview]:
+    """`_paged_and_reviewed`, the note claimed (reviews_count 1) by a run that died before
+    posting it, and the request approved."""
+    request_id, incident_id, review = await _paged_and_reviewed(world)
+    data = world.data(request_id)
+    assert data is not None
+    world.set_data(request_id, attrs.evolve(data, reviews_count=1))
+    world.auth.approve(request_id, reason="okay")
+    return request_id, incident_id, review
+
+
+async def test_a_note_posted_despite_a_failed_answer_is_neither_handed_back_nor_repeated(
+    world: World,
+) -> None:
+    request_id, incident_id, _ = await _paged_and_reviewed(world)
     # PagerDuty adds the note, then the answer is a 500: the client cannot know it landed.
     world.pd.fail_next(status=500, after_processing=True)
 
-    assert (await world.processor.handle(world.put(request.id))).ok
-    assert (await world.processor.handle(world.put(request.id))).ok
+    assert (await world.processor.handle(world.put(request_id))).ok
+    assert (await world.processor.handle(world.put(request_id))).ok
 
-    assert len(world.pd.notes(incident.id)) == 1
-    data = world.data(request.id)
+    assert len(world.pd.notes(incident_id)) == 1
+    data = world.data(request_id)
     assert data is not None
     assert data.reviews_count == 1
 
@@ -283,75 +301,56 @@ async def test_a_note_posted_despite_a_failed_answer_is_neither_handed_back_nor_
 async def test_a_note_that_may_have_landed_stays_claimed_while_pagerduty_keeps_failing(
     world: World,
 ) -> None:
-    request = world.auth.create_request(REQUESTER_1, ["editor"])
-    await world.processor.handle(world.put(request.id))
-    (incident,) = world.pd.incidents
-    world.auth.submit_review(request.id, REVIEWER_1, RequestState.APPROVED, reason="one")
+    request_id, incident_id, _ = await _paged_and_reviewed(world)
     # The note lands, and then every answer (the client's retries and look-ups, and the
     # processor's own look at the notes) is a 500 until the client gives up.
     world.pd.fail_next(times=50, status=500, after_processing=True)
 
-    failed = await world.processor.handle(world.put(request.id))
+    failed = await world.processor.handle(world.put(request_id))
     world.pd.reset_faults()
 
     assert not failed.ok
-    data = world.data(request.id)
+    data = world.data(request_id)
     assert data is not None
     assert data.reviews_count == 1  # not handed back: that could post it twice
-    assert len(world.pd.notes(incident.id)) == 1
+    assert len(world.pd.notes(incident_id)) == 1
     assert failed.recheck_after == REPAIR_AFTER
     world.clock.now += REPAIR_AFTER
-    assert (await world.processor.handle(world.put(request.id))).ok
-    assert len(world.pd.notes(incident.id)) == 1
+    assert (await world.processor.handle(world.put(request_id))).ok
+    assert len(world.pd.notes(incident_id)) == 1
 
 
 async def test_a_note_claimed_by_a_run_that_died_is_posted_by_the_resolver_after_the_delay(
     world: World,
 ) -> None:
-    request = world.auth.create_request(REQUESTER_1, ["editor"])
-    await world.processor.handle(world.put(request.id))
-    (incident,) = world.pd.incidents
-    world.auth.submit_review(request.id, REVIEWER_1, RequestState.APPROVED, reason="one")
-    # Another run claimed the note (reviews_count 1) and died before posting it.
-    data = world.data(request.id)
-    assert data is not None
-    world.set_data(request.id, attrs.evolve(data, reviews_count=1))
-    world.auth.approve(request.id, reason="okay")
+    request_id, incident_id, review = await _note_claimed_by_a_dead_run_then_approved(world)
 
-    first = await world.processor.handle(world.put(request.id))
+    first = await world.processor.handle(world.put(request_id))
     assert first.ok
     assert first.recheck_after == REPAIR_AFTER
-    assert world.pd.incident(incident.id).status == "resolved"
-    assert [n.content for n in world.pd.notes(incident.id)] == [
+    assert world.pd.incident(incident_id).status == "resolved"
+    assert [n.content for n in world.pd.notes(incident_id)] == [
         resolution_note(ResolutionTag.APPROVED, "okay")
     ]
 
     world.clock.now += REPAIR_AFTER
-    assert (await world.processor.handle(world.put(request.id))).ok
-    assert (await world.processor.handle(world.put(request.id))).ok
+    assert (await world.processor.handle(world.put(request_id))).ok
+    assert (await world.processor.handle(world.put(request_id))).ok
 
-    notes = [n.content for n in world.pd.notes(incident.id)]
-    assert len(notes) == 2
-    assert f"{REVIEWER_1} reviewed the request" in notes[1]
+    notes = [n.content for n in world.pd.notes(incident_id)]
+    assert notes[1:] == [review_note(review)]
 
 
 async def test_a_claimed_note_its_poster_delivers_late_is_not_posted_again(world: World) -> None:
-    request = world.auth.create_request(REQUESTER_1, ["editor"])
-    await world.processor.handle(world.put(request.id))
-    (incident,) = world.pd.incidents
-    review = world.auth.submit_review(request.id, REVIEWER_1, RequestState.APPROVED, reason="a")
-    data = world.data(request.id)
-    assert data is not None
-    world.set_data(request.id, attrs.evolve(data, reviews_count=1))
-    world.auth.approve(request.id, reason="okay")
-    await world.processor.handle(world.put(request.id))
+    request_id, incident_id, review = await _note_claimed_by_a_dead_run_then_approved(world)
+    await world.processor.handle(world.put(request_id))
 
     # The slow claimer gets there within the delay.
-    await world.pagerduty.add_note(incident.id, review_note(review.reviews[0]))
+    await world.pagerduty.add_note(incident_id, review_note(review))
     world.clock.now += REPAIR_AFTER
-    assert (await world.processor.handle(world.put(request.id))).ok
+    assert (await world.processor.handle(world.put(request_id))).ok
 
-    assert len(world.pd.notes(incident.id)) == 2
+    assert len(world.pd.notes(incident_id)) == 2
 
 
 async def test_a_failed_resolve_releases_the_claim_and_the_retry_posts_no_second_note(
