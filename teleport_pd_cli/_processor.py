@@ -40,7 +40,9 @@ Three things the plan cannot see are handled here:
   one has the incident's notes in hand anyway and compares them with the request's claimed
   reviews; a claimed note that is missing is posted after `repair_after` seconds if it is still
   missing and still claimed then (its poster has finished or given up by then). For a request
-  deleted meanwhile, the reviews are those of its newest state seen by this process.
+  deleted meanwhile, the reviews are those of its newest state seen by this process (none
+  after a restart: such a note is then not repaired). A review note is recognised by its
+  author, not its whole text, so one the Go plugin wrote with another time zone counts.
 
 Failures of single steps (PagerDuty or Teleport errors) are logged and collected: the other
 steps still run (an approval does not wait for a page that failed), and the daemon re-attempts
@@ -476,7 +478,7 @@ class Processor:
         except PagerDutyError:
             self._note_missing(request_id, incident_id, notes)
             raise error from None
-        return any(_same_note(note.content, notes[index]) for note in present)
+        return not _missing([notes[index]], [note.content for note in present])
 
     def _note_missing(self, request_id: str, incident_id: str, notes: Sequence[str]) -> bool:
         """Remember to check, after `repair_after`, that the claimed ones of `notes` (the note
@@ -806,13 +808,31 @@ def _same_note(stored: str, ours: str) -> bool:
     return stored.rstrip() == ours.rstrip()
 
 
+#: The first line of a review note, up to the review's time (see `policy.review_note`).
+_REVIEWED_AT = " reviewed the request at "
+
+
+def _review_note_key(text: str) -> str:
+    """What identifies a review note on its incident: `<author> reviewed the request at`.
+
+    Teleport lets a user review a request once, so the author names the review, and the time
+    after it is left out: the plugin that posted the note (the Go plugin, in another time zone)
+    may have written the same moment differently. Any other note is its whole text, without
+    trailing whitespace."""
+    first = text.partition("\n")[0]
+    author, found, _ = first.partition(_REVIEWED_AT)
+    return author + found if found else text.rstrip()
+
+
 def _missing(wanted: Sequence[str], present: Sequence[str]) -> list[str]:
-    """The notes of `wanted` not in `present`, counting repeats, in `wanted`'s order."""
-    available = Counter(text.rstrip() for text in present)
+    """The review notes of `wanted` not in `present` (see `_review_note_key`), counting repeats,
+    in `wanted`'s order."""
+    available = Counter(_review_note_key(text) for text in present)
     missing = []
     for text in wanted:
-        if available[text.rstrip()] > 0:
-            available[text.rstrip()] -= 1
+        key = _review_note_key(text)
+        if available[key] > 0:
+            available[key] -= 1
         else:
             missing.append(text)
     return missing

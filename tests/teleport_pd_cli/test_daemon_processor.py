@@ -353,6 +353,22 @@ async def test_a_claimed_note_its_poster_delivers_late_is_not_posted_again(world
     assert len(world.pd.notes(incident_id)) == 2
 
 
+async def test_a_review_note_written_with_another_time_zone_counts_as_posted(
+    world: World,
+) -> None:
+    request_id, incident_id, review = await _note_claimed_by_a_dead_run_then_approved(world)
+    # The Go plugin, running in another zone, posted it with the same moment written otherwise.
+    ours = review_note(review)
+    assert " UTC.\n" in ours
+    await world.pagerduty.add_note(incident_id, ours.replace(" UTC.\n", " CET.\n"))
+
+    await world.processor.handle(world.put(request_id))
+    world.clock.now += REPAIR_AFTER
+    assert (await world.processor.handle(world.put(request_id))).ok
+
+    assert len(world.pd.notes(incident_id)) == 2  # that note and the resolution note
+
+
 async def test_a_failed_resolve_releases_the_claim_and_the_retry_posts_no_second_note(
     world: World,
 ) -> None:
