@@ -207,13 +207,16 @@ async def teleport_chaos(
     """`turns` troubles one after another, then none (sooner once `enough` is set and each kind
     came); the first round shows each kind once, in random order. A trouble is the watch stream
     dropped, or the next 1 to 4 calls of a method answered UNAVAILABLE (the turn lasts until
-    they were, at most 3 s); a refused WatchEvents or ListAccessRequests comes with a dropped
-    stream, so the reconnect (and its catch-up listing) meets it."""
+    they were, at most 3 s, and in the first round at least until one was: a call such as
+    SubmitAccessReview only comes with an on-call request); a refused WatchEvents or
+    ListAccessRequests comes with a dropped stream, so the reconnect (and its catch-up listing)
+    meets it."""
     first = list(TELEPORT_TROUBLES)
     rng.shuffle(first)
     for _ in range(turns):
         if not first and enough.is_set():
             break
+        first_round = bool(first)
         trouble = first.pop() if first else rng.choice(TELEPORT_TROUBLES)
         used.append(trouble)
         if trouble in ("drop the watch stream", "calm"):
@@ -226,7 +229,7 @@ async def teleport_chaos(
         auth.fail_next(method, times=times)
         if method in ("WatchEvents", "ListAccessRequests"):
             auth.drop_watch_streams()
-        await wait_for_refusals(auth, method, times, limit=3.0)
+        await wait_for_refusals(auth, method, times, limit=3.0, bite=first_round)
     auth.clear_faults()
 
 
@@ -234,12 +237,18 @@ def refusals(auth: FakeAuthServer, method: str) -> int:
     return sum(1 for call in auth.calls_to(method) if call.code == "UNAVAILABLE")
 
 
-async def wait_for_refusals(auth: FakeAuthServer, method: str, count: int, *, limit: float) -> None:
-    """Until `count` more calls of `method` were refused, or `limit` seconds passed."""
-    target = refusals(auth, method) + count
+async def wait_for_refusals(
+    auth: FakeAuthServer, method: str, count: int, *, limit: float, bite: bool = False
+) -> None:
+    """Until `count` more calls of `method` were refused, or `limit` seconds passed; with
+    `bite`, also until at least one was (at most 30 s)."""
+    before = refusals(auth, method)
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while refusals(auth, method) < target and loop.time() < deadline:  # noqa: ASYNC110
+    begun = loop.time()
+    while loop.time() < begun + 30.0:
+        refused = refusals(auth, method) - before
+        if (refused >= count or loop.time() >= begun + limit) and (refused or not bite):
+            return
         await asyncio.sleep(0.02)
 
 
