@@ -68,13 +68,15 @@ PAGERDUTY_TROUBLES = (
 )
 
 
-#: The answer status that shows a trouble bit (None: the connection dropped).
-BITES: dict[str, tuple[int | None, ...]] = {
-    "5xx before processing": (500, 502, 503),
-    "429 before processing": (429,),
-    "rate limit": (429,),
-    "500 after processing": (500,),
-    "disconnect after processing": (None,),
+#: How a request PagerDuty received shows that a trouble bit: its answer's status (None: the
+#: connection dropped); a slow answer bites the first request that arrives during its turn.
+BITES: dict[str, Callable[[int | None], bool]] = {
+    "5xx before processing": lambda status: status in (500, 502, 503),
+    "429 before processing": lambda status: status == 429,
+    "rate limit": lambda status: status == 429,
+    "500 after processing": lambda status: status == 500,
+    "disconnect after processing": lambda status: status is None,
+    "answer slower than the client timeout": lambda status: True,
 }
 
 
@@ -89,9 +91,9 @@ async def pagerduty_chaos(
     """`turns` troubles one after another, each for the next few requests PagerDuty receives (at
     most 2 s), then none (sooner once `enough` is set and each kind came). The first round shows
     each kind once (the slow answers twice), in random order, each lasting until it bit (tpd may
-    be busy retrying), then they come at random. Each trouble is certain for the first request
-    of its turn and random (20 to 50 %) for the rest. A slow answer is slept after PagerDuty
-    did the work, longer than tpd's client waits: an ambiguous timeout."""
+    be busy retrying; see BITES), then they come at random. Each trouble is certain for the
+    first request of its turn and random (20 to 50 %) for the rest. A slow answer is slept after
+    PagerDuty did the work, longer than tpd's client waits: an ambiguous timeout."""
     first = [*PAGERDUTY_TROUBLES, "answer slower than the client timeout"]
     rng.shuffle(first)
     slow_left = 3
@@ -131,22 +133,26 @@ async def pagerduty_chaos(
         elif trouble == "answer slower than the client timeout":
             faults.delay = CLIENT_TIMEOUT + 0.5
             turn = rng.randint(1, 3)
-        bites = BITES.get(trouble, ()) if first_round else ()
+        bites = BITES.get(trouble) if first_round else None
         await wait_for_requests(fake, turn, bites=bites, limit=2.0)
     fake.reset_faults()
 
 
 async def wait_for_requests(
-    fake: FakePagerDuty, count: int, *, bites: tuple[int | None, ...] = (), limit: float
+    fake: FakePagerDuty,
+    count: int,
+    *,
+    bites: Callable[[int | None], bool] | None = None,
+    limit: float,
 ) -> None:
     """Until PagerDuty received `count` more requests, or `limit` seconds passed; and with
-    `bites`, also until one of them was answered with one of those statuses (at most 30 s)."""
+    `bites`, also until the status of one of them satisfied it (at most 30 s)."""
     start = len(fake.requests)
     loop = asyncio.get_running_loop()
     begun = loop.time()
 
     def bitten() -> bool:
-        return not bites or any(r.status in bites for r in fake.requests[start:])
+        return bites is None or any(bites(r.status) for r in fake.requests[start:])
 
     while loop.time() < begun + 30.0:
         counted = len(fake.requests) >= start + count or loop.time() >= begun + limit
