@@ -36,10 +36,9 @@ def _tokens(headers: Headers, name: str) -> list[str]:
     ]
 
 
-@attrs.frozen(kw_only=True)
-class RequestHead:
-    method: str
-    target: str
+class _HeaderAccess:
+    """Case-insensitive header look-ups, shared by request and response heads."""
+
     headers: Headers
 
     def get(self, name: str) -> str | None:
@@ -51,6 +50,13 @@ class RequestHead:
 
     def tokens(self, name: str) -> list[str]:
         return _tokens(self.headers, name)
+
+
+@attrs.frozen(kw_only=True)
+class RequestHead(_HeaderAccess):
+    method: str
+    target: str
+    headers: Headers
 
     @property
     def path(self) -> str:
@@ -58,20 +64,10 @@ class RequestHead:
 
 
 @attrs.frozen(kw_only=True)
-class ResponseHead:
+class ResponseHead(_HeaderAccess):
     status: int
     reason: str
     headers: Headers
-
-    def get(self, name: str) -> str | None:
-        values = _values(self.headers, name)
-        return values[0] if values else None
-
-    def values(self, name: str) -> list[str]:
-        return _values(self.headers, name)
-
-    def tokens(self, name: str) -> list[str]:
-        return _tokens(self.headers, name)
 
 
 def head_length(buffer: bytes | bytearray) -> int | None:

@@ -299,3 +299,17 @@ class WebSocketStream:
             with contextlib.suppress(OSError, ssl.SSLError, TransportError):
                 await self._send(_websocket.Opcode.CLOSE, _websocket.close_payload())
         await self._inner.aclose()
+
+
+async def close_server(server: asyncio.Server | None, tasks: set[asyncio.Task[None]]) -> None:
+    """Stop `server` listening, cancel the connection `tasks` it started and wait for them, then
+    for the server to be closed (the tunnel and the fake Proxy stop the same way)."""
+    if server is not None:
+        server.close()
+    for task in list(tasks):
+        task.cancel()
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
+    if server is not None:
+        with contextlib.suppress(Exception):
+            await server.wait_closed()

@@ -36,7 +36,13 @@ from teleport_access._alpn import API_DOMAIN
 from teleport_access._credentials import IdentitySource
 from teleport_access._exceptions import ConnectionProblem
 from teleport_access._route import ConnectOptions, Route, RouteDialer
-from teleport_access._streams import READ_SIZE, ByteStream, SocketStream, TransportError
+from teleport_access._streams import (
+    READ_SIZE,
+    ByteStream,
+    SocketStream,
+    TransportError,
+    close_server,
+)
 
 __all__ = ["AuthTunnel", "TunnelStats"]
 
@@ -120,15 +126,7 @@ class AuthTunnel:
     async def aclose(self) -> None:
         """Stop listening, end every carried connection, remove the directory. Idempotent."""
         server, self._server = self._server, None
-        if server is not None:
-            server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if server is not None:
-            with contextlib.suppress(Exception):
-                await server.wait_closed()
+        await close_server(server, self._tasks)
         if self._directory is not None:
             shutil.rmtree(self._directory, ignore_errors=True)
             self._directory = None

@@ -192,16 +192,11 @@ class GaugeChild(_Value):
         self.inc(-amount)
 
 
-class Counter(_Family[CounterChild]):
-    """A value that only goes up. Name it `..._total`."""
+V = TypeVar("V", bound=_Value)
 
-    kind = "counter"
 
-    def _new_child(self) -> CounterChild:
-        return CounterChild()
-
-    def inc(self, amount: float = 1.0) -> None:
-        self._only().inc(amount)
+class _ValueFamily(_Family[V]):
+    """A family whose children are single values (counters and gauges)."""
 
     def get(self) -> float:
         return self._only().get()
@@ -214,7 +209,19 @@ class Counter(_Family[CounterChild]):
             yield f"{self.name}{_labels_text(self.labelnames, values)} {format_value(child.get())}"
 
 
-class Gauge(_Family[GaugeChild]):
+class Counter(_ValueFamily[CounterChild]):
+    """A value that only goes up. Name it `..._total`."""
+
+    kind = "counter"
+
+    def _new_child(self) -> CounterChild:
+        return CounterChild()
+
+    def inc(self, amount: float = 1.0) -> None:
+        self._only().inc(amount)
+
+
+class Gauge(_ValueFamily[GaugeChild]):
     """A value that goes up and down."""
 
     kind = "gauge"
@@ -230,16 +237,6 @@ class Gauge(_Family[GaugeChild]):
 
     def dec(self, amount: float = 1.0) -> None:
         self._only().dec(amount)
-
-    def get(self) -> float:
-        return self._only().get()
-
-    def set_function(self, function: Callable[[], float]) -> None:
-        self._only().set_function(function)
-
-    def samples(self) -> Iterator[str]:
-        for values, child in self._series():
-            yield f"{self.name}{_labels_text(self.labelnames, values)} {format_value(child.get())}"
 
 
 class HistogramChild:

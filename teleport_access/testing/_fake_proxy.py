@@ -68,6 +68,7 @@ from teleport_access._streams import (
     TLSStream,
     TransportError,
     WebSocketStream,
+    close_server,
 )
 
 __all__ = ["FakeProxy", "ObservedConnection"]
@@ -229,15 +230,7 @@ class FakeProxy:
 
     async def aclose(self) -> None:
         server, self._server = self._server, None
-        if server is not None:
-            server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if server is not None:
-            with contextlib.suppress(Exception):
-                await server.wait_closed()
+        await close_server(server, self._tasks)
 
     async def __aenter__(self) -> FakeProxy:
         await self.start()
