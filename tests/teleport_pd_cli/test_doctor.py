@@ -7,9 +7,10 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -101,14 +102,29 @@ def write_config(
     return path
 
 
+Configure = Callable[..., Path]
+
+
 @pytest.fixture
-def healthy(tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]) -> Path:
-    return write_config(
-        tmp_path,
-        addr=auth.address,
-        identity=identity_file(auth, tmp_path),
-        endpoint=pagerduty[1],
-    )
+def configure(
+    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
+) -> Configure:
+    """`write_config` for the module's fakes: `configure(**overrides)`, with a valid identity
+    file unless `identity=` is given."""
+
+    def configure(**overrides: Any) -> Path:
+        options: dict[str, Any] = {"addr": auth.address, "endpoint": pagerduty[1]}
+        options.update(overrides)
+        if "identity" not in options:
+            options["identity"] = identity_file(auth, tmp_path)
+        return write_config(tmp_path, **options)
+
+    return configure
+
+
+@pytest.fixture
+def healthy(configure: Configure) -> Path:
+    return configure()
 
 
 def doctor(config: Path, *args: str) -> Result:
@@ -200,7 +216,7 @@ def test_a_real_process_exits_0_on_a_healthy_setup(healthy: Path) -> None:
 
 
 def test_an_expired_identity_fails_and_skips_teleport(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
+    tmp_path: Path, auth: FakeAuthServer, configure: Configure
 ) -> None:
     identity = identity_file(
         auth,
@@ -208,7 +224,7 @@ def test_an_expired_identity_fails_and_skips_teleport(
         ttl=timedelta(hours=1),
         not_before=datetime.now(UTC) - timedelta(hours=3),
     )
-    config = write_config(tmp_path, addr=auth.address, identity=identity, endpoint=pagerduty[1])
+    config = configure(identity=identity)
     result = doctor(config)
     assert result.exit_code == 1
     (line,) = lines(result)["credentials.expiry"]
@@ -220,10 +236,10 @@ def test_an_expired_identity_fails_and_skips_teleport(
 
 
 def test_an_identity_with_less_than_a_day_left_warns(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
+    tmp_path: Path, auth: FakeAuthServer, configure: Configure
 ) -> None:
     identity = identity_file(auth, tmp_path, ttl=timedelta(hours=12))
-    config = write_config(tmp_path, addr=auth.address, identity=identity, endpoint=pagerduty[1])
+    config = configure(identity=identity)
     result = doctor(config)
     assert result.exit_code == 0
     (line,) = lines(result)["credentials.expiry"]
@@ -233,14 +249,11 @@ def test_an_identity_with_less_than_a_day_left_warns(
 
 
 def test_a_refreshed_identity_with_hours_left_is_ok(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
+    tmp_path: Path, auth: FakeAuthServer, configure: Configure
 ) -> None:
     identity = identity_file(auth, tmp_path, ttl=timedelta(hours=1))
-    config = write_config(
-        tmp_path,
-        addr=auth.address,
+    config = configure(
         identity=identity,
-        endpoint=pagerduty[1],
         extra="",
     )
     text = config.read_text().replace("[pagerduty]", "refresh_identity = true\n[pagerduty]")
@@ -250,12 +263,8 @@ def test_a_refreshed_identity_with_hours_left_is_ok(
     assert "reloaded from disk every 1m" in lines(result)["credentials.expiry"][0]
 
 
-def test_a_missing_identity_file_fails_naming_it(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
-) -> None:
-    config = write_config(
-        tmp_path, addr=auth.address, identity=tmp_path / "nope", endpoint=pagerduty[1]
-    )
+def test_a_missing_identity_file_fails_naming_it(tmp_path: Path, configure: Configure) -> None:
+    config = configure(identity=tmp_path / "nope")
     result = doctor(config)
     assert result.exit_code == 1
     (line,) = lines(result)["credentials"]
@@ -264,21 +273,19 @@ def test_a_missing_identity_file_fails_naming_it(
     assert status_of(result, "teleport.route") == "skip"
 
 
-def test_no_credentials_at_all_fails(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
-) -> None:
-    config = write_config(tmp_path, addr=auth.address, identity=None, endpoint=pagerduty[1])
+def test_no_credentials_at_all_fails(configure: Configure) -> None:
+    config = configure(identity=None)
     result = doctor(config)
     assert result.exit_code == 1
     assert "no credentials configured" in lines(result)["credentials"][0]
 
 
 def test_a_group_readable_identity_file_warns(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
+    tmp_path: Path, auth: FakeAuthServer, configure: Configure
 ) -> None:
     identity = identity_file(auth, tmp_path)
     identity.chmod(0o640)
-    config = write_config(tmp_path, addr=auth.address, identity=identity, endpoint=pagerduty[1])
+    config = configure(identity=identity)
     result = doctor(config)
     assert result.exit_code == 0
     warnings = [line for line in lines(result)["credentials"] if line.startswith("warn")]
@@ -354,10 +361,10 @@ def test_a_plugin_user_that_may_not_read_plugin_data_fails(
 
 
 def test_roles_without_review_rules_warn_that_nothing_can_be_approved(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
+    tmp_path: Path, auth: FakeAuthServer, configure: Configure
 ) -> None:
     identity = identity_file(auth, tmp_path, user="notifier", roles=("notify-only",))
-    config = write_config(tmp_path, addr=auth.address, identity=identity, endpoint=pagerduty[1])
+    config = configure(identity=identity)
     result = doctor(config)
     assert result.exit_code == 0
     (line,) = lines(result)["teleport.review"]
@@ -365,14 +372,8 @@ def test_roles_without_review_rules_warn_that_nothing_can_be_approved(
     assert "no review_requests rule" in line
 
 
-def test_approve_roles_the_plugin_may_review_are_ok(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
-) -> None:
-    config = write_config(
-        tmp_path,
-        addr=auth.address,
-        identity=identity_file(auth, tmp_path),
-        endpoint=pagerduty[1],
+def test_approve_roles_the_plugin_may_review_are_ok(configure: Configure) -> None:
+    config = configure(
         extra='[pagerduty.auto_approval]\napprove_roles = ["demo-role", "dev-*"]\n',
     )
     result = doctor(config)
@@ -380,14 +381,8 @@ def test_approve_roles_the_plugin_may_review_are_ok(
     assert "approve_roles demo-role are covered" in lines(result)["teleport.review"][0]
 
 
-def test_approve_roles_the_plugin_may_not_review_fail(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
-) -> None:
-    config = write_config(
-        tmp_path,
-        addr=auth.address,
-        identity=identity_file(auth, tmp_path),
-        endpoint=pagerduty[1],
+def test_approve_roles_the_plugin_may_not_review_fail(configure: Configure) -> None:
+    config = configure(
         extra='[pagerduty.auto_approval]\napprove_roles = ["demo-role", "admin"]\n',
     )
     result = doctor(config)
@@ -399,14 +394,11 @@ def test_approve_roles_the_plugin_may_not_review_fail(
 
 
 def test_disabled_auto_approval_needs_no_review_rule(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
+    tmp_path: Path, auth: FakeAuthServer, configure: Configure
 ) -> None:
     identity = identity_file(auth, tmp_path, user="notifier", roles=("notify-only",))
-    config = write_config(
-        tmp_path,
-        addr=auth.address,
+    config = configure(
         identity=identity,
-        endpoint=pagerduty[1],
         extra="[pagerduty.auto_approval]\nenabled = false\n",
     )
     assert status_of(doctor(config), "teleport.review") == "ok"
@@ -415,15 +407,9 @@ def test_disabled_auto_approval_needs_no_review_rule(
 # -- PagerDuty ------------------------------------------------------------------------------------
 
 
-def test_a_wrong_api_key_fails_and_is_never_printed(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
-) -> None:
+def test_a_wrong_api_key_fails_and_is_never_printed(configure: Configure) -> None:
     wrong = "u+wrong-doctor-key-555"
-    config = write_config(
-        tmp_path,
-        addr=auth.address,
-        identity=identity_file(auth, tmp_path),
-        endpoint=pagerduty[1],
+    config = configure(
         api_key=wrong,
     )
     result = doctor(config)
@@ -444,14 +430,8 @@ def test_a_forbidden_api_key_fails(healthy: Path, pagerduty: tuple[FakePagerDuty
     assert "refused the API key (403 Forbidden)" in line
 
 
-def test_an_unknown_from_user_fails(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
-) -> None:
-    config = write_config(
-        tmp_path,
-        addr=auth.address,
-        identity=identity_file(auth, tmp_path),
-        endpoint=pagerduty[1],
+def test_an_unknown_from_user_fails(configure: Configure) -> None:
+    config = configure(
         user_email="bot@example.co",
     )
     result = doctor(config)
@@ -461,14 +441,8 @@ def test_an_unknown_from_user_fails(
     assert "no PagerDuty user has the email 'bot@example.co'" in line
 
 
-def test_a_read_only_from_user_warns(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
-) -> None:
-    config = write_config(
-        tmp_path,
-        addr=auth.address,
-        identity=identity_file(auth, tmp_path),
-        endpoint=pagerduty[1],
+def test_a_read_only_from_user_warns(configure: Configure) -> None:
+    config = configure(
         user_email="watcher@example.com",
     )
     result = doctor(config)
@@ -517,14 +491,8 @@ def test_a_broken_teleport_section_still_checks_pagerduty(
     assert status_of(result, "pagerduty.user_email") == "ok"
 
 
-def test_config_warnings_are_their_own_lines(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
-) -> None:
-    config = write_config(
-        tmp_path,
-        addr=auth.address,
-        identity=identity_file(auth, tmp_path),
-        endpoint=pagerduty[1],
+def test_config_warnings_are_their_own_lines(configure: Configure) -> None:
+    config = configure(
         extra='apikey = "typo"\n',
     )
     result = doctor(config)
@@ -551,10 +519,10 @@ def test_a_result_is_one_line_with_its_fix() -> None:
 
 
 def test_a_certificate_without_roles_falls_back_to_the_user_record(
-    tmp_path: Path, auth: FakeAuthServer, pagerduty: tuple[FakePagerDuty, str]
+    tmp_path: Path, auth: FakeAuthServer, configure: Configure
 ) -> None:
     identity = identity_file(auth, tmp_path, roles=())
-    config = write_config(tmp_path, addr=auth.address, identity=identity, endpoint=pagerduty[1])
+    config = configure(identity=identity)
     result = doctor(config)
     assert result.exit_code == 0, result.output
     (roles_line,) = lines(result)["teleport.roles"]
