@@ -61,6 +61,13 @@ class PagerDutyError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def maybe_processed(self) -> bool:
+        """Whether PagerDuty may have carried out the failed request anyway: no answer came
+        (unless the request was certainly never sent), or PagerDuty answered 5xx. Repeating a
+        request that may have been processed can do it twice; look before repeating."""
+        return False
+
 
 class ConfigurationError(PagerDutyError, ValueError):
     """A client argument is invalid, or a call needs configuration the client does not have."""
@@ -84,7 +91,11 @@ class TransportError(PagerDutyError):
         super().__init__(message)
         self.method = method
         self.path = path
-        self.maybe_processed = maybe_processed
+        self._maybe_processed = maybe_processed
+
+    @property
+    def maybe_processed(self) -> bool:
+        return self._maybe_processed
 
 
 class TransportTimeout(TransportError):
@@ -123,6 +134,11 @@ class APIError(PagerDutyError):
         self.path = path
         #: The decoded JSON error body, when there was one.
         self.body = body
+
+    @property
+    def maybe_processed(self) -> bool:
+        # A 4xx (408 and 429 included) is PagerDuty refusing the request before doing it.
+        return self.status >= 500
 
 
 class InvalidRequest(APIError):

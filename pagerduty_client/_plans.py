@@ -43,7 +43,6 @@ from pagerduty_client._models import (
     User,
 )
 from pagerduty_client._retry import (
-    NOT_PROCESSED_STATUSES,
     RETRYABLE_STATUSES,
     RetryPolicy,
     decide,
@@ -100,13 +99,6 @@ def send(request: rq.ApiRequest) -> Plan[rq.ApiResponse]:
     return response
 
 
-def _ambiguous(failure: PagerDutyError) -> bool:
-    """May the failed attempt have been processed by PagerDuty?"""
-    if isinstance(failure, TransportError):
-        return failure.maybe_processed
-    return isinstance(failure, APIError) and failure.status not in NOT_PROCESSED_STATUSES
-
-
 def execute(
     ctx: Context,
     request: rq.ApiRequest,
@@ -143,7 +135,7 @@ def execute(
                 raise failure
             failure = rq.api_error(request, response)
             status, headers = response.status, response.headers
-        ambiguous = _ambiguous(failure)
+        ambiguous = failure.maybe_processed
         decision = decide(
             ctx.policy,
             attempt=attempt,

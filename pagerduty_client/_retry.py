@@ -31,8 +31,6 @@ __all__ = ["RETRYABLE_STATUSES", "RetryDecision", "RetryPolicy", "decide", "rate
 
 #: Statuses worth repeating unchanged.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-#: Statuses whose request PagerDuty certainly did not process (safe to repeat even a POST).
-NOT_PROCESSED_STATUSES = frozenset({408, 429})
 
 
 def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:

@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from pagerduty_client import APIError, PagerDutyError, TransportError
+from pagerduty_client import PagerDutyError
 from teleport_access import (
     AccessDenied,
     AccessRequest,
@@ -471,7 +471,7 @@ class Processor:
         cannot be read either, `error` is raised and the note stays claimed (handing it back
         could post it twice); it is checked again after `repair_after`.
         """
-        if not _maybe_processed(error):
+        if not error.maybe_processed:
             return False
         try:
             present = await self._pd.list_notes(incident_id)
@@ -836,13 +836,6 @@ def _missing(wanted: Sequence[str], present: Sequence[str]) -> list[str]:
         else:
             missing.append(text)
     return missing
-
-
-def _maybe_processed(error: PagerDutyError) -> bool:
-    """Whether PagerDuty may have carried out the request that failed with `error`."""
-    if isinstance(error, TransportError):
-        return error.maybe_processed
-    return isinstance(error, APIError) and error.status >= 500
 
 
 #: What each step is doing, for "Failed <doing>: <error>".
