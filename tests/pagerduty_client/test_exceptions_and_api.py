@@ -103,3 +103,22 @@ def test_pure_modules_never_import_httpx(module: str) -> None:
             imported.add(node.module.split(".")[0])
     assert "httpx" not in imported
     assert not imported & {"teleport_access", "teleport_pd_cli"}
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (pd.ServerError("x", status=502), True),
+        (pd.APIError("x", status=500), True),
+        (pd.RateLimited("x", status=429), False),
+        (pd.RequestTimeout("x", status=408), False),
+        (pd.Forbidden("x", status=403), False),
+        (pd.TransportError("x"), True),
+        (pd.TransportError("x", maybe_processed=False), False),
+        (pd.ConfigurationError("x"), False),
+    ],
+)
+def test_maybe_processed_is_true_only_without_an_answer_or_after_a_5xx(
+    error: pd.PagerDutyError, expected: bool
+) -> None:
+    assert error.maybe_processed is expected
