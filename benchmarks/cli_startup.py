@@ -74,7 +74,7 @@ async def time_to_ready(tpd: list[str], runs: int) -> tuple[list[float], list[fl
     """Seconds from spawning `tpd run` to its "Plugin is ready" line, and to /readyz 200."""
     from pagerduty_client.testing import FakePagerDuty
     from teleport_access.testing import FakeAuthServer
-    from teleport_pd_cli import _demo_seed as seed
+    from teleport_pd_cli.tools import _demo_seed as seed
 
     to_log: list[float] = []
     to_readyz: list[float] = []

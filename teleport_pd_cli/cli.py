@@ -133,10 +133,10 @@ def _run_daemon(config_path: str, debug: bool, startup_timeout: str | None) -> N
     import asyncio
     import logging
 
-    from teleport_pd_cli._config_schema import parse_duration
     from teleport_pd_cli.config import load_config
+    from teleport_pd_cli.config._schema import parse_duration
     from teleport_pd_cli.daemon import run_daemon
-    from teleport_pd_cli.logsetup import setup_logging
+    from teleport_pd_cli.ops.logsetup import setup_logging
 
     timeout: float | None = None
     if startup_timeout is not None:
@@ -242,7 +242,7 @@ def render_config(
     The TOML shows every key with its default; fill in the Teleport address and credentials and
     the PagerDuty API key and user email, and `tpd run` accepts it.
     """
-    from teleport_pd_cli import render
+    from teleport_pd_cli.config import render
 
     if fmt != "systemd" and (exec_path is not None or config_path is not None):
         raise click.UsageError("--exec-path and --config-path apply to --format systemd only")
@@ -395,8 +395,8 @@ def check_oncall(email: str, services: tuple[str, ...], config_path: str, as_jso
     """
     import asyncio
 
-    from teleport_pd_cli import oncall
     from teleport_pd_cli._exceptions import TpdError
+    from teleport_pd_cli.tools import oncall
 
     def fail(message: str) -> None:
         if as_json:
@@ -437,7 +437,7 @@ def doctor(config_path: str, as_json: bool) -> None:
     """
     import asyncio
 
-    from teleport_pd_cli import doctor as checks
+    from teleport_pd_cli.tools import doctor as checks
 
     async def run() -> list[checks.CheckResult]:
         results = []
@@ -487,7 +487,7 @@ def demo(keep_running: bool, as_json: bool, verbose: bool, step_timeout: float) 
     import asyncio
     import sys
 
-    from teleport_pd_cli.demo import run_demo
+    from teleport_pd_cli.tools.demo import run_demo
 
     try:
         report = asyncio.run(

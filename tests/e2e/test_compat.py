@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from teleport_access import RequestState
 from teleport_access.testing import FakeAuthServer
-from teleport_pd_cli.plugindata import KEYS
+from teleport_pd_cli.policy.plugindata import KEYS
 from tests.e2e.world import (
     NOTIFY_SERVICE,
     REQUESTER_1,

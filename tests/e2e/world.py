@@ -438,8 +438,8 @@ class Tracked:
     def expected_notes(self) -> list[str]:
         """Every note the incident must end with, each exactly once: one per review, then the
         resolution note."""
-        from teleport_pd_cli.plugindata import ResolutionTag
         from teleport_pd_cli.policy import resolution_note, review_note
+        from teleport_pd_cli.policy.plugindata import ResolutionTag
 
         assert self.final is not None
         reason = "" if self.kind == "deleted" else self.final.resolve_reason

@@ -18,9 +18,9 @@ import tomlkit
 from hypothesis import given
 from hypothesis import strategies as st
 
-from teleport_pd_cli import _config_schema as schema
 from teleport_pd_cli._exceptions import ConfigError
 from teleport_pd_cli.config import Config, load_config, parse_config
+from teleport_pd_cli.config import _schema as schema
 
 from ._settings import FUZZ
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from pagerduty_client.testing import FakePagerDuty
 from teleport_pd_cli.cli import cli
-from teleport_pd_cli.oncall import JSON_VERSION, load_pagerduty_settings
+from teleport_pd_cli.tools.oncall import JSON_VERSION, load_pagerduty_settings
 
 API_KEY = "u+oncall-secret-key-7f3a9c"
 CRITICAL = "My Critical Service"

@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from teleport_access._exceptions import AccessDenied
-from teleport_pd_cli import _config_schema, render
 from teleport_pd_cli._exceptions import ConfigError
 from teleport_pd_cli._version import __version__
 from teleport_pd_cli.cli import (
@@ -25,7 +24,8 @@ from teleport_pd_cli.cli import (
     handle_errors,
     load_config_reporting,
 )
-from teleport_pd_cli.config import load_config
+from teleport_pd_cli.config import _schema as _config_schema
+from teleport_pd_cli.config import load_config, render
 
 ROOT = Path(__file__).resolve().parents[2]
 

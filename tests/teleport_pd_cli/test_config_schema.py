@@ -1,4 +1,4 @@
-"""teleport_pd_cli._config_schema: the single description of every key, and Go durations."""
+"""teleport_pd_cli.config._schema: the single description of every key, and Go durations."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from teleport_pd_cli import _config_schema as schema
+from teleport_pd_cli.config import _schema as schema
 
 
 def test_every_key_has_a_unique_full_name_and_help() -> None:

@@ -14,11 +14,11 @@ import pytest
 from pagerduty_client.testing import FakePagerDuty
 from teleport_access import RequestState
 from teleport_access.testing import FakeAuthServer
-from teleport_pd_cli._observe import DaemonEvent, EventHandled, IncidentCreated, RetryScheduled
 from teleport_pd_cli.config import Config, parse_config
 from teleport_pd_cli.daemon import Daemon, StartupAborted, StartupError
-from teleport_pd_cli.plugindata import PLUGIN_NAME, PagerDutyData, encode
+from teleport_pd_cli.daemon.events import DaemonEvent, EventHandled, IncidentCreated, RetryScheduled
 from teleport_pd_cli.policy import incident_key
+from teleport_pd_cli.policy.plugindata import PLUGIN_NAME, PagerDutyData, encode
 from tests.e2e.world import (
     API_KEY,
     BOT_EMAIL,

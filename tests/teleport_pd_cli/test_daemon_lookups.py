@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from pagerduty_client.testing import FakePagerDuty
-from teleport_pd_cli._lookups import Lookups, TTLCache
+from teleport_pd_cli.daemon._lookups import Lookups, TTLCache
 
 
 class Clock:

@@ -25,11 +25,17 @@ from teleport_access import (
     User,
 )
 from teleport_access.testing import FakeAuthServer
-from teleport_pd_cli._lookups import Lookups
-from teleport_pd_cli._observe import ApprovalOutcome, DaemonEvent, Observer
-from teleport_pd_cli._processor import Processor, RequestStates
-from teleport_pd_cli.plugindata import PLUGIN_NAME, PagerDutyData, ResolutionTag, decode, encode
+from teleport_pd_cli.daemon._lookups import Lookups
+from teleport_pd_cli.daemon._processor import Processor, RequestStates
+from teleport_pd_cli.daemon.events import ApprovalOutcome, DaemonEvent, Observer
 from teleport_pd_cli.policy import PolicySettings, incident_key, resolution_note, review_note
+from teleport_pd_cli.policy.plugindata import (
+    PLUGIN_NAME,
+    PagerDutyData,
+    ResolutionTag,
+    decode,
+    encode,
+)
 from tests.e2e.world import (
     BOT_EMAIL,
     NOTIFY_SERVICE,

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from teleport_pd_cli._retries import RetryScheduler, retry_delay
+from teleport_pd_cli.daemon._retries import RetryScheduler, retry_delay
 
 
 @pytest.mark.parametrize(

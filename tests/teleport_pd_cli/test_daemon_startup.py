@@ -9,13 +9,13 @@ import pytest
 
 from teleport_access import RefreshingIdentityFile, StaticIdentity
 from teleport_access.testing import TestCertificateAuthority
-from teleport_pd_cli._startup import (
+from teleport_pd_cli.config import TeleportSettings
+from teleport_pd_cli.daemon._startup import (
     StartupError,
     check_server_version,
     identity_source,
     parse_version,
 )
-from teleport_pd_cli.config import TeleportSettings
 
 
 @pytest.fixture(scope="module")

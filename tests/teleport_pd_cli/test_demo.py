@@ -19,7 +19,7 @@ import pytest
 from pagerduty_client.testing import FakePagerDuty
 from teleport_access import Role
 from teleport_access.testing import FakeAuthServer
-from teleport_pd_cli.demo import DemoReport, run_demo
+from teleport_pd_cli.tools.demo import DemoReport, run_demo
 
 #: The README promises under a minute on a fresh machine; the demo itself takes a few seconds.
 DEMO_LIMIT = 60.0

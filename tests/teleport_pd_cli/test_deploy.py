@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from teleport_pd_cli import __version__
 from teleport_pd_cli.cli import cli
 from teleport_pd_cli.config import parse_config
-from teleport_pd_cli.render import SYSTEMD_USER, render, render_dockerfile, render_kubernetes
+from teleport_pd_cli.config.render import SYSTEMD_USER, render, render_dockerfile, render_kubernetes
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -25,7 +25,7 @@ from teleport_access import (
 )
 from teleport_access.testing import FakeAuthServer, FakeProxy
 from teleport_pd_cli.cli import cli
-from teleport_pd_cli.doctor import CheckResult, Status, diagnose, format_result
+from teleport_pd_cli.tools.doctor import CheckResult, Status, diagnose, format_result
 
 API_KEY = "u+doctor-secret-key-93b1e0"
 WHERE = 'contains(request.system_annotations["pagerduty_services"], "My Critical Service")'

@@ -1,4 +1,4 @@
-"""teleport_pd_cli.logsetup: text and JSON lines with stable fields; secrets never printed."""
+"""teleport_pd_cli.ops.logsetup: text and JSON lines with stable fields; secrets never printed."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from teleport_pd_cli.config import ConfigError
-from teleport_pd_cli.logsetup import REDACTED, TRACE, bind, setup_logging
+from teleport_pd_cli.ops.logsetup import REDACTED, TRACE, bind, setup_logging
 
 SECRET = "u+Xa7sFkq9PZ3vYdG2hN"  # the shape of a PagerDuty API key
 PEM = (

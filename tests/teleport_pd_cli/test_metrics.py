@@ -20,8 +20,8 @@ from teleport_access import (
     HandledEvent,
 )
 from teleport_access._models import AccessRequestEvent
-from teleport_pd_cli import _observe as observe
-from teleport_pd_cli.metrics import Metrics, MetricsServer, Readiness
+from teleport_pd_cli.daemon import events as observe
+from teleport_pd_cli.ops.metrics import Metrics, MetricsServer, Readiness
 
 BOT = "bot@example.com"
 
@@ -318,7 +318,7 @@ def test_shutting_down_makes_tpd_unready() -> None:
 
 def test_reachability_changes_are_logged_once_each(caplog: pytest.LogCaptureFixture) -> None:
     metrics, _ = ready_metrics()
-    with caplog.at_level(logging.INFO, logger="teleport_pd_cli.metrics"):
+    with caplog.at_level(logging.INFO, logger="teleport_pd_cli.ops.metrics"):
         metrics.on_pagerduty_call(attempt(500))
         metrics.on_pagerduty_call(attempt(502))
         metrics.on_pagerduty_call(attempt(201))

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from teleport_pd_cli._prometheus import (
+from teleport_pd_cli.ops._prometheus import (
     CONTENT_TYPE,
     Registry,
     escape_label_value,

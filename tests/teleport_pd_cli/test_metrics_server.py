@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from teleport_pd_cli._exceptions import TpdError
-from teleport_pd_cli._httpserve import HttpRequest, HttpResponse, HttpServer, parse_head
 from teleport_pd_cli.config import MetricsSettings
-from teleport_pd_cli.metrics import Metrics, MetricsServer, start_metrics_server
+from teleport_pd_cli.ops._httpserve import HttpRequest, HttpResponse, HttpServer, parse_head
+from teleport_pd_cli.ops.metrics import Metrics, MetricsServer, start_metrics_server
 
 
 class Watcher:

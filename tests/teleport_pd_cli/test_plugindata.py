@@ -1,4 +1,4 @@
-"""teleport_pd_cli.plugindata: the Go plugin's 9-key plugin-data record, byte for byte."""
+"""teleport_pd_cli.policy.plugindata: the Go plugin's 9-key plugin-data record, byte for byte."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from teleport_pd_cli.plugindata import (
+from teleport_pd_cli.policy.plugindata import (
     KEYS,
     PLUGIN_NAME,
     PagerDutyData,

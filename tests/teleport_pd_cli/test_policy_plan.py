@@ -14,7 +14,6 @@ from teleport_access._models import (
     RequestState,
 )
 from teleport_pd_cli.config import AutoApprovalSettings, RequestAnnotations
-from teleport_pd_cli.plugindata import PagerDutyData, ResolutionTag
 from teleport_pd_cli.policy import (
     AdoptIncident,
     ConsiderApproval,
@@ -27,6 +26,7 @@ from teleport_pd_cli.policy import (
     plan,
     review_note,
 )
+from teleport_pd_cli.policy.plugindata import PagerDutyData, ResolutionTag
 
 CREATED = datetime(2021, 6, 1, 13, 27, 17, tzinfo=UTC)
 ANNOTATIONS = {

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from teleport_access._models import AccessRequest, AccessReview, RequestState, ServerInfo
-from teleport_pd_cli.plugindata import ResolutionTag
 from teleport_pd_cli.policy import (
     PagerDutyUser,
     approval_reason,
@@ -22,6 +21,7 @@ from teleport_pd_cli.policy import (
     review_note,
     web_proxy_url,
 )
+from teleport_pd_cli.policy.plugindata import ResolutionTag
 
 CREATED = datetime(2021, 6, 1, 13, 27, 17, tzinfo=UTC)
 REQUEST = AccessRequest(

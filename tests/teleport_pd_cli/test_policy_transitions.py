@@ -14,7 +14,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from teleport_access._models import AccessRequest, RequestState
-from teleport_pd_cli.plugindata import PagerDutyData, ResolutionTag, decode, encode, expected
 from teleport_pd_cli.policy import (
     claim_request,
     claim_resolution,
@@ -23,6 +22,7 @@ from teleport_pd_cli.policy import (
     release_resolution,
     release_review_notes,
 )
+from teleport_pd_cli.policy.plugindata import PagerDutyData, ResolutionTag, decode, encode, expected
 
 REQUEST = AccessRequest(
     id="req-1",

@@ -1,4 +1,4 @@
-"""teleport_pd_cli.render: the commented TOML, Helm values, systemd unit and docs/config.md."""
+"""teleport_pd_cli.config.render: commented TOML, Helm values, systemd unit and docs/config.md."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from teleport_pd_cli import _config_schema as schema
+from teleport_pd_cli.config import _schema as schema
 from teleport_pd_cli.config import load_config, parse_config
-from teleport_pd_cli.render import (
+from teleport_pd_cli.config.render import (
     render,
     render_helm,
     render_markdown,

@@ -41,12 +41,12 @@ import attrs
 
 from pagerduty_client import CallAttempt, CallRetry
 from teleport_access import DispatchOutcome, HandledEvent
-from teleport_pd_cli import _observe as observe
 from teleport_pd_cli._exceptions import TpdError
-from teleport_pd_cli._httpserve import HttpRequest, HttpResponse, HttpServer
-from teleport_pd_cli._prometheus import CONTENT_TYPE, Registry
 from teleport_pd_cli._version import __version__
 from teleport_pd_cli.config import MetricsSettings
+from teleport_pd_cli.daemon import events as observe
+from teleport_pd_cli.ops._httpserve import HttpRequest, HttpResponse, HttpServer
+from teleport_pd_cli.ops._prometheus import CONTENT_TYPE, Registry
 
 if TYPE_CHECKING:
     from teleport_pd_cli.daemon import Daemon

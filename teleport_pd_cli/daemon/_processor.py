@@ -72,22 +72,22 @@ from teleport_access import (
     modify_plugin_data,
 )
 from teleport_pd_cli import policy
-from teleport_pd_cli._observe import (
+from teleport_pd_cli.daemon.events import (
     ApprovalOutcome,
     IncidentCreated,
     IncidentResolved,
     NotesPosted,
     Observer,
 )
-from teleport_pd_cli.logsetup import FieldsAdapter, bind
-from teleport_pd_cli.plugindata import PLUGIN_NAME, PagerDutyData, decode, encode
+from teleport_pd_cli.ops.logsetup import FieldsAdapter, bind
+from teleport_pd_cli.policy.plugindata import PLUGIN_NAME, PagerDutyData, decode, encode
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from pagerduty_client import AsyncPagerDutyClient, Incident
     from teleport_access import AuthClient
-    from teleport_pd_cli._lookups import Lookups
+    from teleport_pd_cli.daemon._lookups import Lookups
 
 __all__ = ["Outcome", "Processor", "RequestStates", "is_older"]
 

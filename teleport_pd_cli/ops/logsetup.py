@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from teleport_pd_cli._exceptions import ConfigError
-from teleport_pd_cli.config import TRACE, normalize_log_output, severity_level
+from teleport_pd_cli.config._loader import TRACE, normalize_log_output, severity_level
 
 __all__ = [
     "FIELDS",

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import attrs
 
-from teleport_pd_cli import _demo_seed as seed
 from teleport_pd_cli._exceptions import TpdError
+from teleport_pd_cli.tools import _demo_seed as seed
 
 if TYPE_CHECKING:
     from pagerduty_client import Incident
@@ -303,7 +303,7 @@ async def run_demo(
     report; `report.ok` says whether every step was observed.
     """
     from teleport_pd_cli.config import load_config
-    from teleport_pd_cli.logsetup import setup_logging
+    from teleport_pd_cli.ops.logsetup import setup_logging
 
     narrator = _Narrator(out, quiet=as_json)
     report = narrator.report

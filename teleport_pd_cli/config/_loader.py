@@ -28,9 +28,9 @@ import attrs
 import tomlkit
 import tomlkit.exceptions
 
-from teleport_pd_cli import _config_schema as schema
 from teleport_pd_cli._email import is_exact_email
 from teleport_pd_cli._exceptions import ConfigError
+from teleport_pd_cli.config import _schema as schema
 
 __all__ = [
     "API_KEY_FILE_LIMIT",

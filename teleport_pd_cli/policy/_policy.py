@@ -55,7 +55,7 @@ from teleport_access._models import (
 )
 from teleport_pd_cli._email import is_exact_email, same_email
 from teleport_pd_cli.config import AutoApprovalSettings, PagerDutySettings, RequestAnnotations
-from teleport_pd_cli.plugindata import PagerDutyData, ResolutionTag
+from teleport_pd_cli.policy.plugindata import PagerDutyData, ResolutionTag
 
 __all__ = [
     "INCIDENT_KEY_PREFIX",

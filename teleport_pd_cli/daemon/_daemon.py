@@ -44,7 +44,9 @@ from typing import TYPE_CHECKING, Self
 import attrs
 
 from teleport_pd_cli._exceptions import TpdError
-from teleport_pd_cli._observe import (
+from teleport_pd_cli._version import __version__
+from teleport_pd_cli.daemon._startup import StartupAborted, StartupError
+from teleport_pd_cli.daemon.events import (
     DaemonEvent,
     DaemonStats,
     EventHandled,
@@ -54,8 +56,6 @@ from teleport_pd_cli._observe import (
     WatcherConnected,
     WatcherDisconnected,
 )
-from teleport_pd_cli._startup import StartupAborted, StartupError
-from teleport_pd_cli._version import __version__
 
 if TYPE_CHECKING:
     from pagerduty_client import AsyncPagerDutyClient, CallAttempt, CallRetry
@@ -71,9 +71,9 @@ if TYPE_CHECKING:
         TeleportError,
         WatchInit,
     )
-    from teleport_pd_cli._processor import Outcome, Processor
-    from teleport_pd_cli._retries import RetryScheduler
     from teleport_pd_cli.config import Config
+    from teleport_pd_cli.daemon._processor import Outcome, Processor
+    from teleport_pd_cli.daemon._retries import RetryScheduler
 
 __all__ = [
     "Daemon",
@@ -248,7 +248,7 @@ class Daemon:
 
     async def _connect(self, deadline: float | None) -> None:
         from teleport_access import AuthClient
-        from teleport_pd_cli import _startup
+        from teleport_pd_cli.daemon import _startup
 
         config = self.config
         if self._auth is None:
@@ -294,9 +294,9 @@ class Daemon:
 
     def _begin_watching(self) -> None:
         from teleport_access import AccessRequestWatcher, Dispatcher
-        from teleport_pd_cli._lookups import Lookups
-        from teleport_pd_cli._processor import Processor
-        from teleport_pd_cli._retries import RetryScheduler
+        from teleport_pd_cli.daemon._lookups import Lookups
+        from teleport_pd_cli.daemon._processor import Processor
+        from teleport_pd_cli.daemon._retries import RetryScheduler
         from teleport_pd_cli.policy import PolicySettings, web_proxy_url
 
         auth, pagerduty, info = self._auth, self._pd, self.server_info
@@ -658,7 +658,7 @@ class Daemon:
             NotFound,
             TeleportError,
         )
-        from teleport_pd_cli.plugindata import PLUGIN_NAME, decode
+        from teleport_pd_cli.policy.plugindata import PLUGIN_NAME, decode
 
         auth, processor = self._auth, self._processor
         assert auth is not None
@@ -701,7 +701,7 @@ async def run_daemon(config: Config, *, startup_timeout: float | None = None) ->
     fatal error: ...") and raised again as `TpdError`, which the CLI prints as `Error: ...` with
     exit code 1. A second SIGINT ends the process at once with status 130.
     """
-    from teleport_pd_cli._signals import install_stop_signals
+    from teleport_pd_cli.daemon._signals import install_stop_signals
 
     daemon = Daemon(config, startup_timeout=startup_timeout)
     restore = install_stop_signals(asyncio.get_running_loop(), daemon.request_stop)
@@ -722,7 +722,7 @@ async def _run_with_metrics(daemon: Daemon) -> None:
     if not daemon.config.metrics.enabled:
         await daemon.run()
         return
-    from teleport_pd_cli.metrics import start_daemon_metrics
+    from teleport_pd_cli.ops.metrics import start_daemon_metrics
 
     server = await start_daemon_metrics(daemon)  # TpdError when it cannot listen
     try:

@@ -140,7 +140,7 @@ async def diagnose(
             "config", str(exc), "correct the file (`tpd render-config` prints a complete one)"
         )
         # The PagerDuty half can still be checked when only another section is broken.
-        from teleport_pd_cli.oncall import load_pagerduty_settings
+        from teleport_pd_cli.tools.oncall import load_pagerduty_settings
 
         for name in ("credentials", *_TELEPORT_CHECKS):
             yield _skip(name, "the config does not load")
@@ -544,7 +544,7 @@ async def _check_pagerduty(
     settings: PagerDutySettings, transport: httpx.AsyncBaseTransport | None
 ) -> AsyncIterator[CheckResult]:
     from pagerduty_client import Forbidden, PagerDutyError, TransportError, Unauthorized
-    from teleport_pd_cli.oncall import pagerduty_client_for
+    from teleport_pd_cli.tools.oncall import pagerduty_client_for
 
     endpoint = settings.api_endpoint
     async with pagerduty_client_for(settings, transport=transport) as pd:

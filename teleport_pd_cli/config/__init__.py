@@ -1,0 +1,43 @@
+"""tpd's configuration: the settings types, the TOML loader and their one schema."""
+
+from teleport_pd_cli.config._loader import (
+    API_KEY_FILE_LIMIT,
+    DEFAULT_CONFIG_PATH,
+    DEFAULT_TELEPORT_ADDR,
+    AutoApprovalSettings,
+    Config,
+    ConfigError,
+    ConfigWarning,
+    DaemonSettings,
+    LogSettings,
+    MetricsSettings,
+    PagerDutySettings,
+    RequestAnnotations,
+    TeleportSettings,
+    load_config,
+    normalize_log_output,
+    normalize_severity,
+    parse_config,
+    severity_level,
+)
+
+__all__ = [
+    "API_KEY_FILE_LIMIT",
+    "DEFAULT_CONFIG_PATH",
+    "DEFAULT_TELEPORT_ADDR",
+    "AutoApprovalSettings",
+    "Config",
+    "ConfigError",
+    "ConfigWarning",
+    "DaemonSettings",
+    "LogSettings",
+    "MetricsSettings",
+    "PagerDutySettings",
+    "RequestAnnotations",
+    "TeleportSettings",
+    "load_config",
+    "normalize_log_output",
+    "normalize_severity",
+    "parse_config",
+    "severity_level",
+]

@@ -1,0 +1,1 @@
+"""Operating tpd: logging, Prometheus metrics and the health endpoints."""
