@@ -1,7 +1,12 @@
 """Every exception `teleport_pd_cli` raises itself.
 
     TpdError                  base: the CLI turns it into `Error: <message>` and a non-zero exit
-    └── ConfigError           the config file (or an environment variable) is unreadable or invalid
+    ├── ConfigError           the config file (or an environment variable) is unreadable or invalid
+    ├── CredentialsUnusable   the configured Teleport credentials are missing, unreadable, expired
+    ├── StartupError          `tpd run` cannot start; the message says what to fix
+    ├── StartupAborted        a stop came (or the start-up deadline passed) before it was ready
+    ├── OnCallError           `tpd check-oncall` cannot answer its question
+    └── DemoFailed            a step of `tpd demo` did not happen as expected
 
 The libraries raise their own trees (`teleport_access.TeleportError`,
 `pagerduty_client`'s base error); the daemon and the CLI translate or report those.
@@ -43,3 +48,29 @@ class ConfigError(TpdError):
         self.key = key
         self.line = line
         self.column = column
+
+
+class CredentialsUnusable(TpdError):
+    """The configured Teleport credentials are missing, unreadable or expired."""
+
+
+class StartupError(TpdError):
+    """A problem that stops the daemon from starting; the message says what to fix."""
+
+
+class StartupAborted(TpdError):
+    """A stop was requested (or the start-up deadline passed) before the daemon was ready."""
+
+
+class OnCallError(TpdError):
+    """The on-call question cannot be answered: the message is one line naming the problem."""
+
+
+class DemoFailed(TpdError):
+    """A step of the demo did not happen as expected; the message says what was expected and
+    what was observed instead."""
+
+    def __init__(self, expected: str, observed: str) -> None:
+        super().__init__(f"expected {expected}; observed {observed}")
+        self.expected = expected
+        self.observed = observed

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Self
 
 import attrs
 
-from teleport_pd_cli._exceptions import TpdError
+from teleport_pd_cli._exceptions import ConfigError, CredentialsUnusable, TpdError
 from teleport_pd_cli._version import __version__
 from teleport_pd_cli.daemon._startup import StartupAborted, StartupError
 from teleport_pd_cli.daemon.events import (
@@ -248,11 +248,15 @@ class Daemon:
 
     async def _connect(self, deadline: float | None) -> None:
         from teleport_access import AuthClient
+        from teleport_pd_cli.clients import identity_source
         from teleport_pd_cli.daemon import _startup
 
         config = self.config
         if self._auth is None:
-            source = _startup.identity_source(config.teleport)
+            try:
+                source = identity_source(config.teleport)
+            except CredentialsUnusable as exc:
+                raise StartupError(str(exc)) from None
             try:
                 self._auth = AuthClient(config.teleport.addr, source)
             except ValueError as exc:
@@ -275,22 +279,17 @@ class Daemon:
         )
 
     def _build_pagerduty(self) -> AsyncPagerDutyClient:
-        from pagerduty_client import AsyncPagerDutyClient, ConfigurationError, RetryPolicy
+        from teleport_pd_cli.clients import PagerDutyUse, pagerduty_client
 
-        settings = self.config.pagerduty
-        budget = self.config.daemon.handler_timeout.total_seconds()
         try:
-            return AsyncPagerDutyClient(
-                settings.api_key,
-                base_url=settings.api_endpoint,
-                user_email=settings.user_email,
-                # Retries end with the handler's time; the daemon re-attempts the request later.
-                retry=RetryPolicy(max_elapsed=budget, max_rate_limit_wait=budget),
-                requests_per_minute=settings.requests_per_minute or None,
+            return pagerduty_client(
+                self.config.pagerduty,
+                PagerDutyUse.DAEMON,
+                handler_timeout=self.config.daemon.handler_timeout.total_seconds(),
                 observer=self._observer.on_pagerduty,
             )
-        except ConfigurationError as exc:
-            raise StartupError(f"[pagerduty]: {exc}") from None
+        except ConfigError as exc:
+            raise StartupError(str(exc)) from None
 
     def _begin_watching(self) -> None:
         from teleport_access import AccessRequestWatcher, Dispatcher

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -19,83 +18,30 @@ from teleport_access import (
     AccessDenied,
     AccessRequestFilter,
     ConnectionProblem,
-    CredentialsError,
-    CredentialsExpired,
     DecorrelatedJitter,
-    IdentitySource,
     NotImplementedByServer,
-    RefreshingIdentityFile,
     ServerInfo,
-    StaticIdentity,
     TeleportError,
-    load_identity_file,
-    load_tls_files,
 )
-from teleport_pd_cli._exceptions import TpdError
+from teleport_pd_cli._exceptions import StartupAborted, StartupError
+from teleport_pd_cli.policy._compat import MIN_SERVER_VERSION, server_version_supported
 
 if TYPE_CHECKING:
     from pagerduty_client import AsyncPagerDutyClient
     from teleport_access import AuthClient
-    from teleport_pd_cli.config import TeleportSettings
 
 __all__ = [
-    "MIN_SERVER_VERSION",
     "StartupAborted",
     "StartupError",
     "check_pagerduty",
     "check_server_version",
     "check_teleport",
-    "identity_source",
-    "parse_version",
 ]
 
 logger = logging.getLogger("teleport_pd_cli.daemon")
 
-#: The oldest Teleport the plugin works with (as the Go plugin).
-MIN_SERVER_VERSION = "6.1.0"
 
 T = TypeVar("T")
-
-
-class StartupError(TpdError):
-    """A problem that stops the daemon from starting; the message says what to fix."""
-
-
-class StartupAborted(TpdError):
-    """A stop was requested (or the start-up deadline passed) before the daemon was ready."""
-
-
-# -- credentials ----------------------------------------------------------------------------------
-
-
-def identity_source(settings: TeleportSettings) -> IdentitySource:
-    """The configured credentials: an identity file (re-read periodically with
-    `refresh_identity`) or the three TLS files. Raises StartupError."""
-    try:
-        if settings.identity is not None:
-            if settings.refresh_identity:
-                return RefreshingIdentityFile(
-                    settings.identity, interval=settings.refresh_identity_interval
-                )
-            return StaticIdentity(load_identity_file(settings.identity))
-        if (
-            settings.client_key is not None
-            and settings.client_crt is not None
-            and settings.root_cas is not None
-        ):
-            return StaticIdentity(
-                load_tls_files(settings.client_key, settings.client_crt, settings.root_cas)
-            )
-    except CredentialsExpired as exc:
-        raise StartupError(
-            f"No valid credentials found, this likely means credentials are expired: {exc}"
-        ) from None
-    except CredentialsError as exc:
-        raise StartupError(str(exc)) from None
-    raise StartupError(
-        "no credentials configured: set [teleport] identity (an identity file from "
-        "`tctl auth sign --format=file`), or client_key, client_crt and root_cas"
-    )
 
 
 # -- retrying -------------------------------------------------------------------------------------
@@ -148,45 +94,19 @@ async def _retrying(
 
 # -- Teleport -------------------------------------------------------------------------------------
 
-_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?")
-
-
-def parse_version(text: str) -> tuple[int, int, int, tuple[int | str, ...] | None] | None:
-    """Semantic version parts (major, minor, patch, pre-release or None); None if unparsable."""
-    match = _VERSION.fullmatch(text.strip())
-    if match is None:
-        return None
-    pre = None
-    if match.group(4):
-        pre = tuple(int(p) if p.isdigit() else p for p in match.group(4).split("."))
-    return int(match.group(1)), int(match.group(2)), int(match.group(3)), pre
-
-
-def _version_key(parts: tuple[int, int, int, tuple[int | str, ...] | None]) -> tuple[object, ...]:
-    major, minor, patch, pre = parts
-    # A pre-release sorts before its release; identifiers compare numbers before words.
-    pre_key: tuple[object, ...] = (
-        (1,)
-        if pre is None
-        else (0, *((0, p, "") if isinstance(p, int) else (1, 0, p) for p in pre))
-    )
-    return (major, minor, patch, pre_key)
-
 
 def check_server_version(version: str, minimum: str = MIN_SERVER_VERSION) -> None:
     """Raise StartupError when `version` is older than `minimum`; an unparsable version is
     logged and accepted (a custom build should not stop the plugin)."""
-    parsed = parse_version(version)
-    wanted = parse_version(minimum)
-    assert wanted is not None
-    if parsed is None:
+    supported = server_version_supported(version, minimum)
+    if supported is None:
         logger.warning(
             "Cannot parse the Teleport server version %r; assuming it is at least %s",
             version,
             minimum,
         )
         return
-    if _version_key(parsed) < _version_key(wanted):
+    if not supported:
         raise StartupError(
             f"Teleport server version {version} is too old: server version must be at least "
             f"{minimum}"

@@ -41,7 +41,7 @@ import attrs
 
 from pagerduty_client import CallAttempt, CallRetry
 from teleport_access import DispatchOutcome, HandledEvent
-from teleport_pd_cli._exceptions import TpdError
+from teleport_pd_cli._exceptions import ConfigError, TpdError
 from teleport_pd_cli._version import __version__
 from teleport_pd_cli.config import MetricsSettings
 from teleport_pd_cli.daemon import events as observe
@@ -570,20 +570,17 @@ async def start_daemon_metrics(daemon: Daemon) -> MetricsServer | None:
     settings = daemon.config.metrics
     if not settings.enabled:
         return None
-    from pagerduty_client import AsyncPagerDutyClient, ConfigurationError, RetryPolicy
+    from pagerduty_client import AsyncPagerDutyClient
+    from teleport_pd_cli.clients import PagerDutyUse, pagerduty_client
 
     metrics = Metrics()
     unsubscribe = daemon.subscribe(metrics.on_daemon_event)
     metrics.track_health(daemon.health)
-    pagerduty = daemon.config.pagerduty
     probe_client: AsyncPagerDutyClient | None = None
-    # A bad key or endpoint: no probe; the daemon reports the problem as a fatal start-up error.
-    with contextlib.suppress(ConfigurationError):
-        probe_client = AsyncPagerDutyClient(
-            pagerduty.api_key,
-            base_url=pagerduty.api_endpoint,
-            retry=RetryPolicy(max_attempts=1),
-            observer=metrics.on_pagerduty_call,
+    # Unusable settings: no probe; the daemon reports the problem as a fatal start-up error.
+    with contextlib.suppress(ConfigError):
+        probe_client = pagerduty_client(
+            daemon.config.pagerduty, PagerDutyUse.PROBE, observer=metrics.on_pagerduty_call
         )
 
     async def close() -> None:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import attrs
 
-from teleport_pd_cli._exceptions import TpdError
+from teleport_pd_cli._exceptions import DemoFailed, TpdError
 from teleport_pd_cli.tools import _demo_seed as seed
 
 if TYPE_CHECKING:
@@ -57,16 +57,6 @@ EDITOR_REASON = "Edit the production config for the quarterly change"
 REVIEW_REASON = "Change approved in CAB-1234"
 ON_CALL_REASON = "Investigating an incident in My Critical Service"
 OFF_CALL_REASON = "I would like to look around"
-
-
-class DemoFailed(TpdError):
-    """A step of the demo did not happen as expected; the message says what was expected and
-    what was observed instead."""
-
-    def __init__(self, expected: str, observed: str) -> None:
-        super().__init__(f"expected {expected}; observed {observed}")
-        self.expected = expected
-        self.observed = observed
 
 
 # -- output ---------------------------------------------------------------------------------------

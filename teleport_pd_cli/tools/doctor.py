@@ -35,6 +35,8 @@ import attrs
 from teleport_pd_cli._email import same_email
 from teleport_pd_cli._exceptions import TpdError
 from teleport_pd_cli.config import Config, PagerDutySettings, load_config
+from teleport_pd_cli.policy._compat import MIN_SERVER_VERSION, server_version_supported
+from teleport_pd_cli.policy.plugindata import PLUGIN_NAME
 
 if TYPE_CHECKING:
     import httpx
@@ -54,8 +56,7 @@ __all__ = [
 EXPIRY_WARNING = timedelta(hours=24)
 #: Even a refreshed identity gets a warning this close to expiry (its renewer may have stopped).
 _REFRESHED_EXPIRY_WARNING = timedelta(minutes=10)
-MIN_SERVER_VERSION = "6.1.0"
-PLUGIN_NAME = "pagerduty"
+
 #: PagerDuty base roles that cannot create incidents or add notes.
 _READ_ONLY_PD_ROLES = frozenset({"read_only_user", "read_only_limited_user", "observer"})
 #: Seconds for each Teleport call and connection attempt: a doctor should answer promptly.
@@ -306,22 +307,6 @@ def _expiry(config: Config, identity: Identity, now: datetime) -> CheckResult:
 # -- Teleport -------------------------------------------------------------------------------------
 
 
-def _version_key(version: str) -> tuple[tuple[int, ...], int] | None:
-    """(major, minor, patch) and 1 for a release, 0 for a pre-release; None if not a version."""
-    match = re.match(r"v?(\d+)\.(\d+)\.(\d+)(-\S+)?", version.strip())
-    if match is None:
-        return None
-    numbers = tuple(int(part) for part in match.group(1, 2, 3))
-    return numbers, 0 if match.group(4) else 1
-
-
-def _server_version_ok(version: str) -> bool | None:
-    found, minimum = _version_key(version), _version_key(MIN_SERVER_VERSION)
-    if found is None or minimum is None:
-        return None
-    return found >= minimum
-
-
 async def _check_teleport(config: Config, identity: Identity) -> AsyncIterator[CheckResult]:
     from teleport_access import (
         AccessDenied,
@@ -391,7 +376,7 @@ async def _check_teleport(config: Config, identity: Identity) -> AsyncIterator[C
 
 
 def _version_result(version: str, cluster: str, address: str, identity: Identity) -> CheckResult:
-    verdict = _server_version_ok(version)
+    verdict = server_version_supported(version)
     text = f"Teleport {version} at {address}, cluster {cluster!r}"
     if verdict is False:
         return _fail(
@@ -544,10 +529,10 @@ async def _check_pagerduty(
     settings: PagerDutySettings, transport: httpx.AsyncBaseTransport | None
 ) -> AsyncIterator[CheckResult]:
     from pagerduty_client import Forbidden, PagerDutyError, TransportError, Unauthorized
-    from teleport_pd_cli.tools.oncall import pagerduty_client_for
+    from teleport_pd_cli.clients import PagerDutyUse, pagerduty_client
 
     endpoint = settings.api_endpoint
-    async with pagerduty_client_for(settings, transport=transport) as pd:
+    async with pagerduty_client(settings, PagerDutyUse.CHECK, transport=transport) as pd:
         try:
             abilities = await pd.abilities()
         except (Unauthorized, Forbidden) as exc:

@@ -27,12 +27,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from teleport_pd_cli._email import is_exact_email, same_email
-from teleport_pd_cli._exceptions import ConfigError, TpdError
+from teleport_pd_cli._exceptions import ConfigError, OnCallError
+from teleport_pd_cli.clients import PagerDutyUse, pagerduty_client
 from teleport_pd_cli.config import ConfigWarning, PagerDutySettings, load_config, parse_config
 
 if TYPE_CHECKING:
-    import httpx
-
     from pagerduty_client import AsyncPagerDutyClient, OnCallMatch, Reference, Service, User
 
 __all__ = [
@@ -43,17 +42,12 @@ __all__ = [
     "check_oncall",
     "error_json",
     "load_pagerduty_settings",
-    "pagerduty_client_for",
 ]
 
 #: Bumped only when a key of the `--json` document changes meaning or disappears.
 JSON_VERSION = 1
 #: How many users of PagerDuty's fuzzy search are compared for a "did you mean" hint.
 _SUGGESTION_SCAN = 100
-
-
-class OnCallError(TpdError):
-    """The question cannot be answered: the message is one line naming the problem."""
 
 
 # -- config ---------------------------------------------------------------------------------------
@@ -93,23 +87,6 @@ def _load_pagerduty_only(
             del env[name]
     config, warnings = parse_config(tomlkit.dumps(only), path=path, environ=env)
     return config.pagerduty, warnings
-
-
-def pagerduty_client_for(
-    settings: PagerDutySettings, *, transport: httpx.AsyncBaseTransport | None = None
-) -> AsyncPagerDutyClient:
-    """A client for a command-line check: a short retry budget, so a dead endpoint fails within
-    seconds instead of the daemon's two minutes."""
-    from pagerduty_client import AsyncPagerDutyClient, RetryPolicy
-
-    return AsyncPagerDutyClient(
-        settings.api_key,
-        base_url=settings.api_endpoint,
-        user_email=settings.user_email,
-        timeout=10.0,
-        retry=RetryPolicy(max_attempts=3, max_elapsed=15.0, backoff_initial=0.25),
-        transport=transport,
-    )
 
 
 # -- the answer -----------------------------------------------------------------------------------
@@ -267,7 +244,7 @@ async def check_oncall(
             "whose Teleport user name is their PagerDuty email"
         )
     own = client is None
-    pd = pagerduty_client_for(settings) if client is None else client
+    pd = pagerduty_client(settings, PagerDutyUse.CHECK) if client is None else client
     try:
         return await _check(pd, settings, email, service_names)
     finally:
