@@ -19,7 +19,13 @@ The third layer of the watcher (after kopf's `queueing.py` and the Go plugins' `
   are): each put carries the whole request, so the newest one says everything the older ones did.
   Deletes are never coalesced, and nothing is merged into the event in flight.
 
-Counters (`counts`, `in_flight`, `queued`) and an `on_outcome` hook feed metrics.
+Events come from the iterable given to `run()` and from `submit()` (the consumer's own events:
+re-attempts, repairs), which share the same ordering, limit and timeout. Each event may carry a
+`context` (any object the consumer wants back); `on_outcome` receives every accepted event once,
+as a `HandledEvent` with its outcome, the handler's return value (`result`) and that context, so
+a consumer needs no bookkeeping of its own about which event was which.
+
+Counters (`counts`, `in_flight`, `queued`) and the `on_outcome` hook feed metrics.
 """
 
 from __future__ import annotations
@@ -78,6 +84,10 @@ class HandledEvent:
     duration: float
     #: The exception a failing handler raised.
     error: BaseException | None = None
+    #: What the handler returned (None unless the outcome is OK).
+    result: object = None
+    #: The context the event was submitted with (see `Dispatcher.run` and `submit`).
+    context: object = None
 
     @property
     def op(self) -> str:
@@ -103,6 +113,14 @@ class ShutdownReport:
     def clean(self) -> bool:
         """Everything accepted was finished."""
         return not self.cancelled and not self.dropped
+
+
+@attrs.define
+class _Entry:
+    """An accepted event and the context it came with."""
+
+    event: AccessRequestEvent
+    context: object
 
 
 class Dispatcher:
@@ -149,7 +167,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(max_concurrency)
         # Per request: its events, the head one in flight. A request has a queue (and a worker
         # task) only while it has unfinished events.
-        self._queues: dict[str, deque[AccessRequestEvent]] = {}
+        self._queues: dict[str, deque[_Entry]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._pending = 0
         self._finished = 0
@@ -190,14 +208,25 @@ class Dispatcher:
 
     # -- running -----------------------------------------------------------------------------
 
-    async def run(self, events: AsyncIterable[AccessRequestEvent]) -> None:
-        """Dispatch every event of `events`; see the class docstring for when this returns."""
+    async def run(
+        self,
+        events: AsyncIterable[AccessRequestEvent],
+        *,
+        context: Callable[[AccessRequestEvent], object] | None = None,
+    ) -> None:
+        """Dispatch every event of `events`; see the class docstring for when this returns.
+
+        `context(event)`, if given, is called as each event is accepted; its value comes back
+        in the event's `HandledEvent.context`.
+        """
         if self._started:
             raise RuntimeError("a Dispatcher runs once; create a new one")
         self._started = True
         if self._closing:
             return
-        feeder = asyncio.create_task(self._feed(events), name="teleport-access-dispatch-feed")
+        feeder = asyncio.create_task(
+            self._feed(events, context), name="teleport-access-dispatch-feed"
+        )
         self._feeder = feeder
         try:
             await asyncio.wait({feeder})
@@ -221,20 +250,24 @@ class Dispatcher:
 
     def _drop_queued(self) -> list[AccessRequestEvent]:
         """Take every event that has not started out of its queue, as DROPPED."""
-        dropped: list[AccessRequestEvent] = []
+        dropped: list[_Entry] = []
         for queue in self._queues.values():
             dropped.extend(itertools.islice(queue, 1, None))
             while len(queue) > 1:
                 queue.pop()
-        for event in dropped:
-            self._finish(event, DispatchOutcome.DROPPED, 0.0, None)
-        return dropped
+        for entry in dropped:
+            self._finish(entry, DispatchOutcome.DROPPED, 0.0)
+        return [entry.event for entry in dropped]
 
     async def _wait_workers(self) -> None:
         while self._workers:
             await asyncio.wait(list(self._workers.values()))
 
-    async def _feed(self, events: AsyncIterable[AccessRequestEvent]) -> None:
+    async def _feed(
+        self,
+        events: AsyncIterable[AccessRequestEvent],
+        context: Callable[[AccessRequestEvent], object] | None,
+    ) -> None:
         iterator = aiter(events)
         try:
             while True:
@@ -245,7 +278,7 @@ class Dispatcher:
                 except BaseException:
                     self._slots.release()
                     raise
-                self._accept(event)
+                self._accept(_Entry(event, None if context is None else context(event)))
         except StopAsyncIteration:
             return
         finally:
@@ -253,13 +286,30 @@ class Dispatcher:
             if aclose is not None:
                 await aclose()
 
-    def _accept(self, event: AccessRequestEvent) -> None:
+    async def submit(self, event: AccessRequestEvent, *, context: object = None) -> bool:
+        """Accept `event` from outside the `run()` source (waiting for a free place when
+        `max_concurrency` events are unfinished). False when the dispatcher is shutting down and
+        did not take it; its `HandledEvent` carries `context`."""
+        if self._closing:
+            return False
+        await self._slots.acquire()
+        if self._shutting_down():  # shutdown() began while we waited for the place
+            self._slots.release()
+            return False
+        self._accept(_Entry(event, context))
+        return True
+
+    def _shutting_down(self) -> bool:
+        return self._closing
+
+    def _accept(self, entry: _Entry) -> None:
+        event = entry.event
         self.received += 1
         self._pending += 1
         key = event.request_id
         queue = self._queues.get(key)
         if queue is None:
-            queue = deque((event,))
+            queue = deque((entry,))
             self._queues[key] = queue
             self._workers[key] = asyncio.create_task(self._work(key, queue))
             return
@@ -267,15 +317,15 @@ class Dispatcher:
             self._coalesce
             and isinstance(event, AccessRequestPut)
             and len(queue) > 1  # queue[0] is in flight and never replaced
-            and isinstance(queue[-1], AccessRequestPut)
+            and isinstance(queue[-1].event, AccessRequestPut)
         ):
             replaced = queue[-1]
-            queue[-1] = event
-            self._finish(replaced, DispatchOutcome.COALESCED, 0.0, None)
+            queue[-1] = entry
+            self._finish(replaced, DispatchOutcome.COALESCED, 0.0)
             return
-        queue.append(event)
+        queue.append(entry)
 
-    async def _work(self, key: str, queue: deque[AccessRequestEvent]) -> None:
+    async def _work(self, key: str, queue: deque[_Entry]) -> None:
         # No await between the last `while queue` check and the clean-up below, so `_accept`
         # can never append to a queue whose worker has already decided to exit.
         try:
@@ -286,14 +336,16 @@ class Dispatcher:
             del self._queues[key]
             del self._workers[key]
 
-    async def _handle(self, event: AccessRequestEvent) -> None:
+    async def _handle(self, entry: _Entry) -> None:
+        event = entry.event
         started = self._clock()
         outcome = DispatchOutcome.OK
         error: BaseException | None = None
+        result: object = None
         scope: asyncio.Timeout | None = None
         try:
             async with asyncio.timeout(self._timeout) as scope:
-                await self._handler(event)
+                result = await self._handler(event)
         except TimeoutError as exc:
             if scope is not None and scope.expired():
                 outcome = DispatchOutcome.TIMEOUT
@@ -306,20 +358,22 @@ class Dispatcher:
                 outcome, error = DispatchOutcome.ERROR, exc
                 _log_failure(event, exc)
         except asyncio.CancelledError:
-            self._finish(event, DispatchOutcome.CANCELLED, self._clock() - started, None)
+            self._finish(entry, DispatchOutcome.CANCELLED, self._clock() - started)
             raise
         except Exception as exc:
             outcome, error = DispatchOutcome.ERROR, exc
             _log_failure(event, exc)
-        self._finish(event, outcome, self._clock() - started, error)
+        self._finish(entry, outcome, self._clock() - started, error, result)
 
     def _finish(
         self,
-        event: AccessRequestEvent,
+        entry: _Entry,
         outcome: DispatchOutcome,
         duration: float,
-        error: BaseException | None,
+        error: BaseException | None = None,
+        result: object = None,
     ) -> None:
+        event = entry.event
         self._pending -= 1
         self._finished += 1
         self._slots.release()
@@ -327,7 +381,14 @@ class Dispatcher:
         if self._on_outcome is not None:
             try:
                 self._on_outcome(
-                    HandledEvent(event=event, outcome=outcome, duration=duration, error=error)
+                    HandledEvent(
+                        event=event,
+                        outcome=outcome,
+                        duration=duration,
+                        error=error,
+                        result=result,
+                        context=entry.context,
+                    )
                 )
             except Exception:
                 logger.exception("Dispatcher on_outcome hook failed", extra=_log_fields(event))
@@ -359,7 +420,7 @@ class Dispatcher:
             await asyncio.wait(workers, timeout=max(0.0, deadline - loop.time()))
         completed = self._finished - finished_before
 
-        cancelled = [queue[0] for queue in self._queues.values()]
+        cancelled = [queue[0].event for queue in self._queues.values()]
         dropped = self._drop_queued()
         still_running = list(self._workers.values())
         for worker in still_running:

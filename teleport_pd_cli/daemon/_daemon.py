@@ -37,15 +37,20 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import attrs
-
-from teleport_pd_cli._exceptions import ConfigError, CredentialsUnusable, TpdError
+from teleport_pd_cli._exceptions import (
+    ConfigError,
+    CredentialsUnusable,
+    StartupAborted,
+    StartupError,
+    TpdError,
+)
 from teleport_pd_cli._version import __version__
-from teleport_pd_cli.daemon._startup import StartupAborted, StartupError
+from teleport_pd_cli.daemon._catchup import CatchUp
+from teleport_pd_cli.daemon._processor import Outcome
 from teleport_pd_cli.daemon.events import (
     DaemonEvent,
     DaemonStats,
@@ -72,7 +77,7 @@ if TYPE_CHECKING:
         WatchInit,
     )
     from teleport_pd_cli.config import Config
-    from teleport_pd_cli.daemon._processor import Outcome, Processor
+    from teleport_pd_cli.daemon._processor import Processor
     from teleport_pd_cli.daemon._retries import RetryScheduler
 
 __all__ = [
@@ -85,7 +90,7 @@ __all__ = [
     "run_daemon",
 ]
 
-logger = logging.getLogger("teleport_pd_cli.daemon")
+logger = logging.getLogger(__name__)
 
 #: How long `stop()` waits for the watcher task after the dispatcher finished.
 _CLOSE_TIMEOUT = 5.0
@@ -94,18 +99,11 @@ _CLOSE_TIMEOUT = 5.0
 _REPAIR_MARGIN = 5.0
 
 
-@attrs.define
-class _CatchUp:
-    """Progress of one catch-up: the listing's events, then the sweep's."""
+class _Reattempt:
+    """The dispatcher context of a re-attempt the daemon scheduled after a failure."""
 
-    #: Listing events the watcher has yet to deliver.
-    expected: int
-    #: Delivered events not yet finished, by id() (holding them keeps the ids unique).
-    outstanding: dict[int, AccessRequestEvent] = attrs.field(factory=dict)
-    phase: str = "catch-up"
-    first: bool = False
-    handled: int = 0
-    swept: int = 0
+
+_REATTEMPT = _Reattempt()
 
 
 class Daemon:
@@ -156,11 +154,8 @@ class Daemon:
         self._watcher: AccessRequestWatcher | None = None
         self._dispatcher: Dispatcher | None = None
         self._run_task: asyncio.Task[None] | None = None
-        self._injected: asyncio.Queue[AccessRequestEvent] = asyncio.Queue()
-        self._outcomes: dict[int, Outcome] = {}
-        self._retry_events: set[int] = set()
-        self._catch_up: _CatchUp | None = None
-        self._background: set[asyncio.Task[None]] = set()
+        self._catch_up: CatchUp | None = None
+        self._background: set[asyncio.Future[Any]] = set()
 
     # -- observability -------------------------------------------------------------------------
 
@@ -336,7 +331,8 @@ class Daemon:
             on_outcome=self._on_outcome,
         )
         self._run_task = asyncio.create_task(
-            self._dispatcher.run(self._events()), name="tpd-dispatcher"
+            self._dispatcher.run(self._watcher.events(), context=self._catch_up_context),
+            name="tpd-dispatcher",
         )
 
     async def _wait_ready(self, deadline: float | None) -> None:
@@ -477,84 +473,47 @@ class Daemon:
 
     # -- events --------------------------------------------------------------------------------
 
-    async def _events(self) -> AsyncGenerator[AccessRequestEvent, None]:
-        """The watcher's events merged with the daemon's own (re-attempts, sweep results).
-
-        The watcher is read one event at a time, so the dispatcher's backpressure still reaches
-        its stream.
-        """
-        assert self._watcher is not None
-        source = self._watcher.events()
-        pull: asyncio.Future[AccessRequestEvent] | None = None
-        injected: asyncio.Future[AccessRequestEvent] | None = None
-        try:
-            while True:
-                if pull is None:
-                    pull = asyncio.ensure_future(anext(source))
-                if injected is None:
-                    injected = asyncio.ensure_future(self._injected.get())
-                await asyncio.wait({pull, injected}, return_when=asyncio.FIRST_COMPLETED)
-                if injected.done():
-                    own = injected.result()
-                    injected = None
-                    yield own
-                if pull.done():
-                    finished, pull = pull, None
-                    try:
-                        event = finished.result()
-                    except StopAsyncIteration:
-                        return
-                    self._note_delivered(event)
-                    yield event
-        finally:
-            for future in (pull, injected):
-                if future is not None and not future.done():
-                    future.cancel()
-                    with contextlib.suppress(BaseException):
-                        await future
-            await source.aclose()
-
-    async def _handle(self, event: AccessRequestEvent) -> None:
+    async def _handle(self, event: AccessRequestEvent) -> Outcome:
         assert self._processor is not None
-        outcome = await self._processor.handle(event)
-        self._outcomes[id(event)] = outcome
+        return await self._processor.handle(event)
 
     def _on_outcome(self, handled: HandledEvent) -> None:
-        event = handled.event
-        key = id(event)
-        outcome = self._outcomes.pop(key, None)
-        is_retry = key in self._retry_events
-        self._retry_events.discard(key)
+        """Every event the dispatcher finished: report it, schedule a re-attempt or a recheck,
+        and count it towards its catch-up."""
+        request_id = handled.request_id
+        outcome = handled.result if isinstance(handled.result, Outcome) else None
         result = handled.outcome.value
         if result == "ok" and outcome is not None and not outcome.ok:
             result = "error"
         self._observer.emit(
             EventHandled(
-                request_id=event.request_id,
+                request_id=request_id,
                 op=handled.op,
                 result=result,
                 duration=handled.duration,
-                retry=is_retry,
+                retry=handled.context is _REATTEMPT,
             )
         )
         retries = self._retries
         if retries is not None and not self._stopping:
             if result in ("error", "timeout"):
-                attempt, delay = retries.failed(event.request_id)
+                attempt, delay = retries.failed(request_id)
                 logger.warning(
                     "Failed to process request; retrying in %.1f s (attempt %d)",
                     delay,
                     attempt,
-                    extra={"request_id": event.request_id, "retry_attempt": attempt},
+                    extra={"request_id": request_id, "retry_attempt": attempt},
                 )
                 self._observer.emit(
-                    RetryScheduled(request_id=event.request_id, attempt=attempt, delay=delay)
+                    RetryScheduled(request_id=request_id, attempt=attempt, delay=delay)
                 )
             elif result == "ok":
-                retries.succeeded(event.request_id)
+                retries.succeeded(request_id)
             if outcome is not None and outcome.recheck_after is not None:
-                retries.recheck(event.request_id, outcome.recheck_after)
-        self._catch_up_progress(key)
+                retries.recheck(request_id, outcome.recheck_after)
+        if isinstance(handled.context, CatchUp) and handled.context is self._catch_up:
+            handled.context.finished()
+            self._advance_catch_up(handled.context)
 
     def _retry_due(self, request_id: str) -> None:
         """A re-attempt is due: hand the newest known state to the dispatcher."""
@@ -577,11 +536,14 @@ class Daemon:
             if latest is None:
                 return
             event = AccessRequestPut(request=latest, reconciled=True)
-        self._retry_events.add(id(event))
-        self._inject(event)
+        self._submit_later(event, _REATTEMPT)
 
-    def _inject(self, event: AccessRequestEvent) -> None:
-        self._injected.put_nowait(event)
+    def _submit_later(self, event: AccessRequestEvent, context: object) -> None:
+        """Hand `event` to the dispatcher from a callback (it may have to wait for a place)."""
+        assert self._dispatcher is not None
+        task = asyncio.ensure_future(self._dispatcher.submit(event, context=context))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # -- watcher hooks -------------------------------------------------------------------------
 
@@ -594,7 +556,7 @@ class Daemon:
 
     def _on_reconcile(self, stats: ReconcileStats) -> None:
         first = not self.ready.is_set()
-        batch = _CatchUp(expected=stats.puts + stats.deletes, first=first)
+        batch = CatchUp.begin(stats, first=first)
         self._catch_up = batch
         logger.log(
             logging.INFO if first else logging.DEBUG,
@@ -605,51 +567,32 @@ class Daemon:
             stats.deletes,
         )
         self.ready.set()
-        self._catch_up_progress(None)
+        self._advance_catch_up(batch)
 
-    def _note_delivered(self, event: AccessRequestEvent) -> None:
+    def _catch_up_context(self, event: AccessRequestEvent) -> object:
+        """The dispatcher context of an event from the watcher: its catch-up, if it is one of
+        the listing's events."""
         batch = self._catch_up
-        if (
-            batch is not None
-            and batch.phase == "catch-up"
-            and batch.expected > 0
-            and event.reconciled
-        ):
-            batch.expected -= 1
-            batch.outstanding[id(event)] = event
+        return batch if batch is not None and batch.claim(event) else None
 
-    def _catch_up_progress(self, finished: int | None) -> None:
-        batch = self._catch_up
-        if batch is None:
-            return
-        if finished is not None:
-            if batch.outstanding.pop(finished, None) is None:
-                return
-            if batch.phase == "catch-up":
-                batch.handled += 1
-        if batch.expected > 0 or batch.outstanding:
-            return
-        if batch.phase == "catch-up":
-            batch.phase = "sweep"
-            if self._stopping:
-                return
+    def _advance_catch_up(self, batch: CatchUp) -> None:
+        if batch.listing_handled and not self._stopping:
+            batch.sweep_started()
             task = asyncio.ensure_future(self._sweep(batch))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-        elif batch.phase == "swept":
-            batch.phase = "done"
-            self._caught_up(batch)
+        elif batch.complete:
+            batch.close()
+            logger.log(
+                logging.INFO if batch.first else logging.DEBUG,
+                "Caught up: handled %d existing access request(s) and %d left over from deleted "
+                "ones",
+                batch.handled,
+                batch.swept,
+            )
+            self.caught_up.set()
 
-    def _caught_up(self, batch: _CatchUp) -> None:
-        logger.log(
-            logging.INFO if batch.first else logging.DEBUG,
-            "Caught up: handled %d existing access request(s) and %d left over from deleted ones",
-            batch.handled,
-            batch.swept,
-        )
-        self.caught_up.set()
-
-    async def _sweep(self, batch: _CatchUp) -> None:
+    async def _sweep(self, batch: CatchUp) -> None:
         """After a catch-up: finish what only the plugin data remembers (see module docstring)."""
         from teleport_access import (
             AccessRequestDelete,
@@ -657,19 +600,18 @@ class Daemon:
             NotFound,
             TeleportError,
         )
+        from teleport_pd_cli.policy import needs_sweep
         from teleport_pd_cli.policy.plugindata import PLUGIN_NAME, decode
 
-        auth, processor = self._auth, self._processor
+        auth, processor, dispatcher = self._auth, self._processor, self._dispatcher
         assert auth is not None
         assert processor is not None
+        assert dispatcher is not None
         events: list[AccessRequestEvent] = []
         try:
-            entries = await auth.list_plugin_data(PLUGIN_NAME)
-            for entry in entries:
-                data = decode(entry.data)
-                if data is None or processor.states.knows(entry.request_id):
-                    continue
-                if data.is_resolved and not data.has_incident:
+            for entry in await auth.list_plugin_data(PLUGIN_NAME):
+                seen = processor.states.knows(entry.request_id)
+                if not needs_sweep(decode(entry.data), seen=seen):
                     continue
                 try:
                     request = await auth.get_access_request(entry.request_id)
@@ -685,12 +627,11 @@ class Daemon:
             )
         if self._catch_up is not batch or self._stopping:
             return
-        batch.swept = len(events)
-        batch.phase = "swept"
+        batch.sweep_found(len(events))
         for event in events:
-            batch.outstanding[id(event)] = event
-            self._inject(event)
-        self._catch_up_progress(None)
+            if not await dispatcher.submit(event, context=batch):
+                return  # shutting down
+        self._advance_catch_up(batch)
 
 
 async def run_daemon(config: Config, *, startup_timeout: float | None = None) -> int:

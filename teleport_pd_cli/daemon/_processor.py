@@ -54,9 +54,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import attrs
@@ -89,68 +87,14 @@ if TYPE_CHECKING:
     from teleport_access import AuthClient
     from teleport_pd_cli.daemon._lookups import Lookups
 
-__all__ = ["Outcome", "Processor", "RequestStates", "is_older"]
+__all__ = ["Outcome", "Processor"]
 
-logger = logging.getLogger("teleport_pd_cli.daemon")
+logger = logging.getLogger(__name__)
 
 #: Failures a step may meet that are the world's fault, not ours: logged, retried later.
 _STEP_ERRORS = (PagerDutyError, TeleportError)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Teleport's answer when a review comes after the request was resolved.
 _ALREADY_RESOLVED = "has been already"
-#: How many deleted request ids and verified-resolved incidents are remembered. Forgetting one
-#: costs at most a repeated check (one GET), and 10,000 keeps the process well under 100 MB.
-_REMEMBERED = 10_000
-
-
-def is_older(candidate: AccessRequest, known: AccessRequest) -> bool:
-    """True when `candidate` is provably an earlier version of the request than `known`.
-
-    Requests only move forward: reviews are appended and never removed, and a resolved request
-    never becomes pending again.
-    """
-    if len(candidate.reviews) < len(known.reviews):
-        return True
-    return known.state.is_resolved and candidate.state.is_pending
-
-
-class RequestStates:
-    """The newest version of each request seen, and the ids of requests seen deleted."""
-
-    def __init__(self, *, max_deleted: int = _REMEMBERED) -> None:
-        self._latest: dict[str, AccessRequest] = {}
-        self._deleted: OrderedDict[str, None] = OrderedDict()
-        self._max_deleted = max_deleted
-
-    def observe_put(self, request: AccessRequest) -> AccessRequest | None:
-        """The version to act on for this update (the newest known), or None when the request
-        was already seen deleted (a late echo)."""
-        if request.id in self._deleted:
-            return None
-        known = self._latest.get(request.id)
-        if known is not None and is_older(request, known):
-            return known
-        self._latest[request.id] = request
-        return request
-
-    def observe_delete(self, request_id: str) -> None:
-        self._latest.pop(request_id, None)
-        self._deleted[request_id] = None
-        self._deleted.move_to_end(request_id)
-        while len(self._deleted) > self._max_deleted:
-            self._deleted.popitem(last=False)
-
-    def latest(self, request_id: str) -> AccessRequest | None:
-        return self._latest.get(request_id)
-
-    def is_deleted(self, request_id: str) -> bool:
-        return request_id in self._deleted
-
-    def knows(self, request_id: str) -> bool:
-        return request_id in self._latest or request_id in self._deleted
-
-    def __len__(self) -> int:
-        return len(self._latest)
 
 
 @attrs.frozen(kw_only=True)
@@ -165,24 +109,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-@attrs.define
-class _Suspect:
-    """A claimed resolution whose incident was still open when first seen."""
-
-    key: tuple[str, str, str]
-    since: float
-
-
-@attrs.define
-class _MissingNotes:
-    """Claimed review notes that were not on the incident when first seen."""
-
-    incident_id: str
-    #: The note of every review known then, in review order (claimed or not).
-    notes: tuple[str, ...]
-    since: float
 
 
 class _Run:
@@ -242,11 +168,11 @@ class Processor:
         self.repair_after = repair_after
         self._precheck = precheck_reviews
         self._clock = clock
-        self.states = RequestStates()
+        self.states = policy.RequestStates()
         #: Incidents known to be resolved in PagerDuty (checked once per process).
-        self._verified: OrderedDict[str, None] = OrderedDict()
-        self._suspects: dict[str, _Suspect] = {}
-        self._missing_notes: dict[str, _MissingNotes] = {}
+        self._verified: policy.Remembered[str] = policy.Remembered(policy.REMEMBERED)
+        self._unfinished_resolutions = policy.resolution_repairs(repair_after)
+        self._missing_notes = policy.note_repairs(repair_after)
         self._precheck_unavailable_logged = False
 
     # -- the entry point -----------------------------------------------------------------------
@@ -334,12 +260,7 @@ class Processor:
 
     async def _find_incident(self, key: str) -> Incident | None:
         """The incident with this key: an open one if any, else the newest."""
-        found = await self._pd.find_incidents(incident_key=key)
-        if not found:
-            return None
-        open_ones = [incident for incident in found if not incident.is_resolved]
-        candidates = open_ones or found
-        return max(candidates, key=lambda i: i.created_at or _EPOCH)
+        return policy.choose_incident(await self._pd.find_incidents(incident_key=key))
 
     async def _ensure_incident(
         self, step: policy.EnsureIncident, request: AccessRequest, run: _Run
@@ -478,19 +399,15 @@ class Processor:
         except PagerDutyError:
             self._note_missing(request_id, incident_id, notes)
             raise error from None
-        return not _missing([notes[index]], [note.content for note in present])
+        return not policy.missing_notes([notes[index]], [note.content for note in present])
 
     def _note_missing(self, request_id: str, incident_id: str, notes: Sequence[str]) -> bool:
         """Remember to check, after `repair_after`, that the claimed ones of `notes` (the note
         of each review, in order) are on the incident. False when that was known already."""
-        known = self._missing_notes.get(request_id)
-        if known is not None and len(known.notes) >= len(notes):
-            return False
-        # New, or more reviews than known: (re)start the wait, their claims may be recent.
-        self._missing_notes[request_id] = _MissingNotes(
-            incident_id=incident_id, notes=tuple(notes), since=self._clock()
+        wait = self._missing_notes.sight(
+            request_id, policy.MissingNotes(incident_id, tuple(notes)), self._clock()
         )
-        return True
+        return wait.new
 
     async def _release(
         self,
@@ -542,7 +459,7 @@ class Processor:
         check the claimed review notes against the notes read."""
         incident_id = data.incident_id
         notes = await self._pd.list_notes(incident_id)
-        if any(_same_note(existing.content, note) for existing in notes):
+        if any(policy.same_note(existing.content, note) for existing in notes):
             run.log.info("The incident already has the resolution note; not posting it again")
         else:
             await self._pd.add_note(incident_id, note)
@@ -558,7 +475,7 @@ class Processor:
         if run.request is None or data.reviews_count == 0:
             return
         notes = tuple(policy.review_note(review) for review in run.request.reviews)
-        missing = _missing(notes[: data.reviews_count], present)
+        missing = policy.missing_notes(notes[: data.reviews_count], present)
         if not missing:
             return
         if self._note_missing(request_id, data.incident_id, notes):
@@ -572,17 +489,19 @@ class Processor:
 
     async def _recheck_missing_notes(self, request_id: str, run: _Run) -> None:
         """Post the remembered claimed notes still missing, once `repair_after` has passed."""
-        entry = self._missing_notes[request_id]
-        waited = self._clock() - entry.since
-        if waited < self.repair_after:
-            run.recheck(self.repair_after - waited)
+        entry = self._missing_notes.get(request_id)
+        wait = self._missing_notes.wait(request_id, self._clock())
+        if entry is None or wait is None:
+            return
+        if not wait.due:
+            run.recheck(wait.remaining)
             return
         try:
             data = await self._read(request_id)
             # Only what is still claimed: a note handed back since is its poster's again.
             claimed = entry.notes[: data.reviews_count if data is not None else 0]
             listed = await self._pd.list_notes(entry.incident_id)
-            missing = _missing(claimed, [note.content for note in listed])
+            missing = policy.missing_notes(claimed, [note.content for note in listed])
             if missing:
                 run.log.warning(
                     "Posting %d claimed review note(s) that never reached the incident",
@@ -594,7 +513,7 @@ class Processor:
         except _STEP_ERRORS as exc:
             run.fail("to post the claimed but missing review notes", exc)
             return
-        del self._missing_notes[request_id]
+        self._missing_notes.done(request_id)
         if missing:
             self._observer.emit(
                 NotesPosted(
@@ -603,10 +522,7 @@ class Processor:
             )
 
     def _remember_resolved(self, incident_id: str) -> None:
-        self._verified[incident_id] = None
-        self._verified.move_to_end(incident_id)
-        while len(self._verified) > _REMEMBERED:
-            self._verified.popitem(last=False)
+        self._verified.add(incident_id)
 
     async def _verify_resolution(self, request_id: str, data: PagerDutyData, run: _Run) -> None:
         """The record says resolved: make sure PagerDuty agrees (see the module docstring)."""
@@ -619,7 +535,7 @@ class Processor:
             run.fail("to check that the incident is resolved", exc)
             return
         if incident.is_resolved:
-            self._suspects.pop(request_id, None)
+            self._unfinished_resolutions.done(request_id)
             if data.reviews_count and run.request is not None:
                 # Once per incident and process (after a restart, or when another replica
                 # resolved it): were the claimed review notes posted?
@@ -631,11 +547,9 @@ class Processor:
                 await self._audit_notes(request_id, data, [n.content for n in listed], run)
             self._remember_resolved(incident_id)
             return
-        key = (data.resolution.value, data.resolve_reason, incident_id)
-        now = self._clock()
-        suspect = self._suspects.get(request_id)
-        if suspect is None or suspect.key != key:
-            self._suspects[request_id] = _Suspect(key=key, since=now)
+        claim = (data.resolution.value, data.resolve_reason, incident_id)
+        wait = self._unfinished_resolutions.sight(request_id, claim, self._clock())
+        if wait.new:
             run.log.info(
                 "The request's resolution (%s) is recorded but the incident is still %s; "
                 "finishing it in %g s unless its resolver does first",
@@ -643,11 +557,8 @@ class Processor:
                 incident.status,
                 self.repair_after,
             )
-            run.recheck(self.repair_after)
-            return
-        waited = now - suspect.since
-        if waited < self.repair_after:
-            run.recheck(self.repair_after - waited)
+        if not wait.due:
+            run.recheck(wait.remaining)
             return
         run.log.warning(
             "Finishing the interrupted resolution (%s) of the incident", data.resolution.value
@@ -658,7 +569,7 @@ class Processor:
         except PagerDutyError as exc:
             run.fail("to finish the interrupted resolution", exc)
             return
-        self._suspects.pop(request_id, None)
+        self._unfinished_resolutions.done(request_id)
         run.log.info("Successfully resolved the incident (%s)", data.resolution.value)
         self._observer.emit(
             IncidentResolved(
@@ -801,41 +712,6 @@ def _release_notes(
         return policy.release_review_notes(data, claimed, first_unposted)
 
     return release
-
-
-def _same_note(stored: str, ours: str) -> bool:
-    # PagerDuty may trim trailing whitespace; the resolution note can end with a newline.
-    return stored.rstrip() == ours.rstrip()
-
-
-#: The first line of a review note, up to the review's time (see `policy.review_note`).
-_REVIEWED_AT = " reviewed the request at "
-
-
-def _review_note_key(text: str) -> str:
-    """What identifies a review note on its incident: `<author> reviewed the request at`.
-
-    Teleport lets a user review a request once, so the author names the review, and the time
-    after it is left out: the plugin that posted the note (the Go plugin, in another time zone)
-    may have written the same moment differently. Any other note is its whole text, without
-    trailing whitespace."""
-    first = text.partition("\n")[0]
-    author, found, _ = first.partition(_REVIEWED_AT)
-    return author + found if found else text.rstrip()
-
-
-def _missing(wanted: Sequence[str], present: Sequence[str]) -> list[str]:
-    """The review notes of `wanted` not in `present` (see `_review_note_key`), counting repeats,
-    in `wanted`'s order."""
-    available = Counter(_review_note_key(text) for text in present)
-    missing = []
-    for text in wanted:
-        key = _review_note_key(text)
-        if available[key] > 0:
-            available[key] -= 1
-        else:
-            missing.append(text)
-    return missing
 
 
 #: What each step is doing, for "Failed <doing>: <error>".

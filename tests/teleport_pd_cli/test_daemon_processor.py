@@ -26,7 +26,7 @@ from teleport_access import (
 )
 from teleport_access.testing import FakeAuthServer
 from teleport_pd_cli.daemon._lookups import Lookups
-from teleport_pd_cli.daemon._processor import Processor, RequestStates
+from teleport_pd_cli.daemon._processor import Processor
 from teleport_pd_cli.daemon.events import ApprovalOutcome, DaemonEvent, Observer
 from teleport_pd_cli.policy import PolicySettings, incident_key, resolution_note, review_note
 from teleport_pd_cli.policy.plugindata import (
@@ -525,23 +525,6 @@ async def test_a_deleted_request_resolves_its_incident_as_expired(world: World) 
     data = world.data(request.id)
     assert data is not None
     assert data.resolution is ResolutionTag.EXPIRED
-
-
-def test_request_states_keep_the_newest_version() -> None:
-    from teleport_access import AccessRequest, AccessReview
-
-    states = RequestStates()
-    pending = AccessRequest(id="r", state=RequestState.PENDING)
-    reviewed = attrs.evolve(pending, reviews=(AccessReview(author="a"),))
-    approved = attrs.evolve(reviewed, state=RequestState.APPROVED)
-
-    assert states.observe_put(reviewed) is reviewed
-    assert states.observe_put(pending) is reviewed  # fewer reviews: older
-    assert states.observe_put(approved) is approved
-    assert states.observe_put(reviewed) is approved  # pending after resolved: older
-    states.observe_delete("r")
-    assert states.observe_put(approved) is None
-    assert states.knows("r")
 
 
 async def test_an_on_call_requester_is_approved_by_the_plugin_user(world: World) -> None:

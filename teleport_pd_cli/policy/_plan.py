@@ -1,0 +1,165 @@
+"""`plan`: the steps for one access-request event, given the request's plugin data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from teleport_access._models import (
+    AccessRequest,
+    AccessRequestDelete,
+    AccessRequestPut,
+    RequestState,
+)
+from teleport_pd_cli.policy._annotations import notify_service_name
+from teleport_pd_cli.policy._approval import precheck_approval
+from teleport_pd_cli.policy._settings import PolicySettings
+from teleport_pd_cli.policy._steps import (
+    AdoptIncident,
+    EnsureIncident,
+    PostReviewNotes,
+    ResolveIncident,
+    Skip,
+    Step,
+)
+from teleport_pd_cli.policy._texts import (
+    incident_body,
+    incident_key,
+    incident_title,
+    resolution_note,
+    review_note,
+)
+from teleport_pd_cli.policy.plugindata import PagerDutyData, ResolutionTag
+
+__all__ = ["RESOLUTION_BY_STATE", "plan"]
+
+#: The resolution recorded for each final request state. A deleted request is EXPIRED.
+RESOLUTION_BY_STATE: Mapping[RequestState, ResolutionTag] = {
+    RequestState.APPROVED: ResolutionTag.APPROVED,
+    RequestState.DENIED: ResolutionTag.DENIED,
+    RequestState.PROMOTED: ResolutionTag.PROMOTED,
+}
+
+
+def plan(
+    event: AccessRequestPut | AccessRequestDelete,
+    data: PagerDutyData | None,
+    settings: PolicySettings,
+    *,
+    plugin_user: str = "",
+) -> list[Step]:
+    """The steps for one event, given the request's current plugin data.
+
+    `plugin_user` is the plugin's own Teleport user (the author of its reviews); when it is
+    empty, a repeated approval is caught by `is_already_reviewed` instead.
+    """
+    if isinstance(event, AccessRequestDelete):
+        return _plan_deleted(event.request_id, data)
+    request = event.request
+    if request.state.is_pending:
+        return _plan_pending(request, data, settings, plugin_user)
+    if request.state.is_resolved:
+        return _plan_resolved(request, data)
+    return [Skip(what="event", why=f"Unknown request state {request.state.name}", warning=True)]
+
+
+def _notes_step(request: AccessRequest, data: PagerDutyData | None) -> PostReviewNotes | None:
+    posted = data.reviews_count if data is not None else 0
+    if len(request.reviews) <= posted:
+        return None
+    return PostReviewNotes(
+        notes=tuple(review_note(review) for review in request.reviews),
+        why=f"the request has {len(request.reviews)} review(s), {posted} already posted",
+    )
+
+
+def _plan_pending(
+    request: AccessRequest, data: PagerDutyData | None, settings: PolicySettings, plugin_user: str
+) -> list[Step]:
+    if not request.system_annotations:
+        return [
+            Skip(what="event", why="Cannot proceed further. Request is missing any annotations")
+        ]
+    steps: list[Step] = []
+    service = notify_service_name(request, settings.annotations.notify_service)
+    will_have_incident = data is not None and data.has_incident
+    if isinstance(service, Skip):
+        steps.append(service)
+    elif data is None or not (data.has_incident or data.is_resolved):
+        steps.append(
+            EnsureIncident(
+                service_name=service,
+                incident_key=incident_key(request.id),
+                title=incident_title(request),
+                body=incident_body(request, web_proxy_url=settings.web_proxy_url),
+                why=(
+                    "the request is pending and has no incident yet"
+                    if data is None
+                    else "the request's plugin data has no incident id (an earlier creation "
+                    "failed or was interrupted)"
+                ),
+            )
+        )
+        will_have_incident = True
+    if will_have_incident:
+        notes = _notes_step(request, data)
+        if notes is not None:
+            steps.append(notes)
+    steps.append(precheck_approval(request, settings, plugin_user=plugin_user))
+    return steps
+
+
+def _plan_resolved(request: AccessRequest, data: PagerDutyData | None) -> list[Step]:
+    if data is None:
+        return [Skip(what="resolution", why="no incident was opened for this request")]
+    steps: list[Step] = []
+    key = incident_key(request.id)
+    if not data.has_incident and not data.is_resolved:
+        steps.append(
+            AdoptIncident(
+                incident_key=key,
+                why="the request is resolved but its incident id was never recorded",
+            )
+        )
+    notes = _notes_step(request, data)
+    if notes is not None:
+        steps.append(notes)
+    if data.is_resolved:
+        steps.append(
+            Skip(what="resolution", why=f"the incident is already {data.resolution.value}")
+        )
+        return steps
+    tag = RESOLUTION_BY_STATE[request.state]
+    steps.append(
+        ResolveIncident(
+            tag=tag,
+            reason=request.resolve_reason,
+            note=resolution_note(tag, request.resolve_reason),
+            why=f"the request is {request.state.name}",
+        )
+    )
+    return steps
+
+
+def _plan_deleted(request_id: str, data: PagerDutyData | None) -> list[Step]:
+    if data is None:
+        return [Skip(what="resolution", why="no incident was opened for this request")]
+    if data.is_resolved:
+        return [Skip(what="resolution", why=f"the incident is already {data.resolution.value}")]
+    steps: list[Step] = []
+    if not data.has_incident:
+        steps.append(
+            AdoptIncident(
+                incident_key=incident_key(request_id),
+                why="the request was deleted but its incident id was never recorded",
+            )
+        )
+    tag = ResolutionTag.EXPIRED
+    steps.append(
+        ResolveIncident(
+            tag=tag,
+            reason="",
+            note=resolution_note(tag, ""),
+            why="the request expired or was deleted",
+        )
+    )
+    return steps
