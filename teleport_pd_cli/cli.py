@@ -152,7 +152,7 @@ def _run_daemon(config_path: str, debug: bool, startup_timeout: str | None) -> N
     setup_logging(
         config.log.output, config.log.severity, config.log.format, secrets=config.secrets()
     )
-    log = logging.getLogger("teleport_pd_cli.daemon")
+    log = logging.getLogger(__name__)
     if debug:
         log.debug("DEBUG logging enabled")
     for warning in warnings:

@@ -70,6 +70,7 @@ from teleport_access import (
     modify_plugin_data,
 )
 from teleport_pd_cli import policy
+from teleport_pd_cli._logfields import FieldsAdapter, bind
 from teleport_pd_cli.daemon.events import (
     ApprovalOutcome,
     IncidentCreated,
@@ -77,7 +78,6 @@ from teleport_pd_cli.daemon.events import (
     NotesPosted,
     Observer,
 )
-from teleport_pd_cli.ops.logsetup import FieldsAdapter, bind
 from teleport_pd_cli.policy.plugindata import PLUGIN_NAME, PagerDutyData, decode, encode
 
 if TYPE_CHECKING:

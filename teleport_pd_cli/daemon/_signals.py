@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 __all__ = ["install_stop_signals"]
 
-logger = logging.getLogger("teleport_pd_cli.daemon")
+logger = logging.getLogger(__name__)
 
 #: Exit status after a second SIGINT (128 + SIGINT, what shells report for Ctrl-C).
 FORCED_EXIT_STATUS = 130

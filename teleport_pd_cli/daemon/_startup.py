@@ -38,7 +38,7 @@ __all__ = [
     "check_teleport",
 ]
 
-logger = logging.getLogger("teleport_pd_cli.daemon")
+logger = logging.getLogger(__name__)
 
 
 T = TypeVar("T")

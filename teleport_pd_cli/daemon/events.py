@@ -42,7 +42,7 @@ __all__ = [
     "WatcherDisconnected",
 ]
 
-logger = logging.getLogger("teleport_pd_cli.daemon")
+logger = logging.getLogger(__name__)
 
 
 # -- events ---------------------------------------------------------------------------------------

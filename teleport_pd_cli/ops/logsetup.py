@@ -21,11 +21,12 @@ import logging
 import logging.handlers
 import re
 import sys
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from teleport_pd_cli._exceptions import ConfigError
+from teleport_pd_cli._logfields import FIELDS, FieldsAdapter, bind
 from teleport_pd_cli.config._loader import TRACE, normalize_log_output, severity_level
 
 __all__ = [
@@ -40,19 +41,6 @@ __all__ = [
     "setup_logging",
 ]
 
-#: The stable `extra` field names used across tpd and its libraries.
-FIELDS = (
-    "request_id",
-    "request_op",
-    "request_state",
-    "pd_incident_id",
-    "pd_service_name",
-    "pd_service_names",
-    "pd_user_email",
-    "pd_user_name",
-    "pd_user_id",
-    "pd_escalation_policy_ids",
-)
 REDACTED = "[REDACTED]"
 
 #: Secrets shorter than this are not searched for: they would redact ordinary words.
@@ -188,26 +176,6 @@ class JSONFormatter(logging.Formatter):
         if details:
             entry["traceback"] = details
         return json.dumps(entry, ensure_ascii=False, default=str)
-
-
-class FieldsAdapter(logging.LoggerAdapter[logging.Logger]):
-    """A logger that adds its fields to every record; a call's own `extra` wins."""
-
-    def process(
-        self, msg: Any, kwargs: MutableMapping[str, Any]
-    ) -> tuple[Any, MutableMapping[str, Any]]:
-        kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
-        return msg, kwargs
-
-    def bind(self, **fields: object) -> FieldsAdapter:
-        return FieldsAdapter(self.logger, {**(self.extra or {}), **fields})
-
-
-def bind(logger: logging.Logger | FieldsAdapter, **fields: object) -> FieldsAdapter:
-    """`logger` with `fields` added to every line: `bind(log, request_id=..., request_op="put")`."""
-    if isinstance(logger, FieldsAdapter):
-        return logger.bind(**fields)
-    return FieldsAdapter(logger, dict(fields))
 
 
 def _open(output: str, stream: TextIO | None) -> logging.Handler:

@@ -470,3 +470,79 @@ def test_put_state_is_part_of_the_log_fields() -> None:
         "request_state": "APPROVED",
     }
     assert _log_fields(delete("a")) == {"request_id": "a", "request_op": "delete"}
+
+
+async def test_the_outcome_carries_the_handler_s_result_and_the_event_s_context() -> None:
+    outcomes: list[HandledEvent] = []
+
+    async def handler(event: AccessRequestEvent) -> str:
+        return f"handled {event.request_id}"
+
+    dispatcher = Dispatcher(handler, on_outcome=outcomes.append)
+    await asyncio.wait_for(
+        dispatcher.run(Source([put("a"), put("b")]), context=lambda e: f"from {e.request_id}"),
+        10,
+    )
+    assert [(o.request_id, o.result, o.context) for o in outcomes] == [
+        ("a", "handled a", "from a"),
+        ("b", "handled b", "from b"),
+    ]
+
+
+async def test_a_failed_handler_has_no_result() -> None:
+    outcomes: list[HandledEvent] = []
+
+    async def handler(event: AccessRequestEvent) -> str:
+        raise ValueError("boom")
+
+    dispatcher = Dispatcher(handler, on_outcome=outcomes.append)
+    await run_briefly(dispatcher, Source([put("a")]))
+    assert outcomes[0].outcome is ERROR
+    assert outcomes[0].result is None
+
+
+async def test_submitted_events_queue_behind_the_source_s_events_of_the_same_request() -> None:
+    recorder = Recorder()
+    recorder.hold("a0")
+    outcomes: list[HandledEvent] = []
+    dispatcher = Dispatcher(recorder, on_outcome=outcomes.append)
+    runner = asyncio.create_task(dispatcher.run(Source([put("a")], then_hang=True)))
+    await recorder.started["a0"].wait()
+    assert await dispatcher.submit(put("a", reviews=1), context="retry")
+    assert dispatcher.queued == 1
+    recorder.release("a0")
+    await asyncio.wait_for(dispatcher.shutdown(grace=5), 10)
+    await asyncio.wait_for(runner, 10)
+    assert recorder.log == ["start a0", "end a0", "start a1", "end a1"]
+    assert [o.context for o in outcomes] == [None, "retry"]
+
+
+async def test_submit_waits_for_a_place_under_the_bound() -> None:
+    recorder = Recorder()
+    recorder.hold("a0")
+    dispatcher = Dispatcher(recorder, max_concurrency=1)
+    assert await dispatcher.submit(put("a"))
+    await recorder.started["a0"].wait()
+    waiting = asyncio.create_task(dispatcher.submit(put("b")))
+    await settle()
+    assert not waiting.done()
+    recorder.release("a0")
+    assert await asyncio.wait_for(waiting, 10)
+    await asyncio.wait_for(dispatcher.shutdown(grace=5), 10)
+    assert recorder.log == ["start a0", "end a0", "start b0", "end b0"]
+
+
+async def test_submit_is_refused_once_shutdown_began() -> None:
+    recorder = Recorder()
+    recorder.hold("a0")
+    dispatcher = Dispatcher(recorder, max_concurrency=1)
+    assert await dispatcher.submit(put("a"))
+    await recorder.started["a0"].wait()
+    waiting = asyncio.create_task(dispatcher.submit(put("b")))
+    await settle()
+    shutdown = asyncio.create_task(dispatcher.shutdown(grace=0.05))
+    report = await asyncio.wait_for(shutdown, 10)
+    assert not await asyncio.wait_for(waiting, 10)
+    assert not await dispatcher.submit(put("c"))
+    assert [e.request_id for e in report.cancelled] == ["a"]
+    assert "start b0" not in recorder.log
