@@ -13,8 +13,12 @@ How it fits together:
 * `AccessRequestWatcher` (teleport_access) streams request events, reconnects, and after every
   connect replays the existing requests (catch-up). `Dispatcher` runs one handler per event,
   ordered per request, at most `[tpd] max_concurrency` at once, each within
-  `[tpd] handler_timeout`; queued puts of the same request coalesce into the newest.
-* The handler is `Processor.handle` (`_processor.py`), which carries out `policy.plan`.
+  `[tpd] handler_timeout`; queued puts of the same request coalesce into the newest. The daemon's
+  own events (re-attempts, the sweep's) go to the same dispatcher with `Dispatcher.submit`, each
+  with a context that comes back with its outcome (a re-attempt marker, its `CatchUp`).
+* The handler is `Processor.handle` (`_processor.py`), which carries out `policy.plan` and the
+  policy's repair decisions; its `Outcome` (failures, a wanted recheck) comes back as the
+  dispatcher's `HandledEvent.result`.
 * **Failed requests are re-attempted** (`_retries.py`): a request whose handling failed or timed
   out is handed back to the dispatcher after a per-request backoff (2 s doubling to 5 min) as its
   newest known state, until one handling succeeds, whether or not Teleport sends another event.
@@ -24,11 +28,11 @@ How it fits together:
   catch-up saw: a request that no longer exists but has an unresolved incident is resolved as
   expired (it was deleted while tpd was down), and a recorded resolution whose incident is still
   open is finished (a crash between the claim and the resolve). These go through the dispatcher
-  too, so they keep the per-request order.
+  too, so they keep the per-request order. `_catchup.py` counts a catch-up's progress.
 * PagerDuty services and users (and Teleport roles) are cached for `[tpd] lookup_cache_ttl`.
 
 Observability: `daemon.stats` (running totals), `daemon.subscribe(listener)` (typed events, see
-`_observe.py`), `daemon.health()` (ready, watch stream connected, PagerDuty reachable).
+`events.py`), `daemon.health()` (ready, watch stream connected, PagerDuty reachable).
 """
 
 from __future__ import annotations
