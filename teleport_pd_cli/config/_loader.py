@@ -440,17 +440,16 @@ def _teleport_rules(load: _Load, table: TableSpec, raw: _Values, values: _Values
 
 
 def _pagerduty_rules(load: _Load, table: TableSpec, raw: _Values, values: _Values) -> None:
-    region = values["region"]
-    given = raw["api_endpoint"].rstrip("/")
-    if not given:
-        values["api_endpoint"] = PAGERDUTY_ENDPOINTS[region or "us"]
+    region, given = values["region"], raw["api_endpoint"].rstrip("/")
+    if region and not given:  # without either, the field's default is the US endpoint
+        values["api_endpoint"] = PAGERDUTY_ENDPOINTS[region]
     elif region and given != PAGERDUTY_ENDPOINTS[region]:
         raise load.table_error(
             table,
             f"`region` {region!r} and `api_endpoint` {given!r} disagree; set only one of them",
             key="pagerduty.api_endpoint",
         )
-    else:
+    elif given:
         parsed = urllib.parse.urlsplit(given)
         if parsed.scheme == "http" and not _is_loopback(parsed.hostname or ""):
             load.warn_key(
