@@ -1,315 +1,46 @@
-"""The tpd configuration: the Go plugin's `teleport-pagerduty.toml`, read unchanged, and more.
+"""Reading a config file: the Go plugin's `teleport-pagerduty.toml`, read unchanged, and more.
 
 `load_config(path)` returns a validated, frozen `Config` and the warnings worth showing the
-operator (unknown keys, deprecated spellings). Validation follows the Go plugin's rules and order
-(`[teleport]` credentials, then `[pagerduty]`, then `[log]`) and every failure is a `ConfigError`
-naming the file and the key: `/etc/teleport-pagerduty.toml: [pagerduty] api_key: missing required
-value`. Each key, its type, default and help text are declared once, in `_config_schema.py`.
+operator (unknown keys, deprecated spellings). Every failure is a `ConfigError` naming the file
+and the key: `/etc/teleport-pagerduty.toml: [pagerduty] api_key: missing required value`.
+`read_config_document` and `config_from_document` are its two halves (file to dict, dict to
+`Config`), for callers that validate part of a file; `parse_config` starts from TOML text.
 
-Environment variables (`TPD_PAGERDUTY_API_KEY`, `TPD_PAGERDUTY_USER_EMAIL`, `TPD_TELEPORT_ADDR`,
-`TPD_TELEPORT_IDENTITY`) override the file when set and non-empty.
+A load: the standard library parses the TOML (a syntax error names its line and column);
+unknown keys and tables become warnings; every key is read through its spec (a non-empty
+environment variable, else the file, else the default) and its TOML type checked; the API key
+file is read (the Go plugin does that first); then table by table, the Go plugin's tables first
+as it checks them, each value passes its field's converter and validator, the table's rules
+between keys run (`_teleport_rules`, `_pagerduty_rules`), and required keys are checked.
 """
 
 from __future__ import annotations
 
 import difflib
 import ipaddress
-import logging
 import os
 import re
 import tomllib
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Any, cast
 
 import attrs
-import tomlkit
-import tomlkit.exceptions
 
 from teleport_pd_cli._email import is_exact_email
 from teleport_pd_cli._exceptions import ConfigError
-from teleport_pd_cli.config import _schema as schema
+from teleport_pd_cli.config._fields import GO, KeySpec, Kind, TableSpec, parse_duration
+from teleport_pd_cli.config._settings import (
+    CONFIG_TABLES,
+    PAGERDUTY_ENDPOINTS,
+    TABLES,
+    Config,
+    key,
+)
 
-__all__ = [
-    "API_KEY_FILE_LIMIT",
-    "DEFAULT_CONFIG_PATH",
-    "DEFAULT_TELEPORT_ADDR",
-    "AutoApprovalSettings",
-    "Config",
-    "ConfigError",
-    "ConfigWarning",
-    "DaemonSettings",
-    "LogSettings",
-    "MetricsSettings",
-    "PagerDutySettings",
-    "RequestAnnotations",
-    "TeleportSettings",
-    "load_config",
-    "normalize_log_output",
-    "normalize_severity",
-    "parse_config",
-    "severity_level",
-]
-
-DEFAULT_CONFIG_PATH = schema.DEFAULT_CONFIG_PATH
-DEFAULT_TELEPORT_ADDR = "localhost:3025"
 #: The Go plugin reads at most this many bytes of an API key file.
 API_KEY_FILE_LIMIT = 2000
-
-Severity: TypeAlias = Literal["trace", "debug", "info", "warn", "error"]
-LogFormat: TypeAlias = Literal["text", "json"]
-
-#: Go's accepted severities (case-insensitive) and what each means.
-_SEVERITIES: dict[str, Severity] = {
-    "trace": "trace",
-    "debug": "debug",
-    "info": "info",
-    "warn": "warn",
-    "warning": "warn",
-    "err": "error",
-    "error": "error",
-}
-#: Python logging levels; TRACE sits below DEBUG, as in logrus.
-TRACE = 5
-_LEVELS: dict[Severity, int] = {
-    "trace": TRACE,
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warn": logging.WARNING,
-    "error": logging.ERROR,
-}
-_STDERR_ALIASES = frozenset({"stderr", "error", "2", ""})
-_STDOUT_ALIASES = frozenset({"stdout", "out", "1"})
-
-
-def _default(full_name: str) -> Any:
-    return schema.default(full_name)
-
-
-def normalize_severity(value: str) -> Severity:
-    """Go's severity spellings, in any case, to one canonical name. ValueError otherwise."""
-    if value == "":
-        return "info"
-    try:
-        return _SEVERITIES[value.lower()]
-    except KeyError:
-        raise ValueError(
-            f"unsupported logger severity: {value!r} (use info, error, warn, debug or trace)"
-        ) from None
-
-
-def severity_level(severity: str) -> int:
-    """The `logging` level of a severity name (any of Go's spellings)."""
-    return _LEVELS[normalize_severity(severity)]
-
-
-def normalize_log_output(value: str) -> str:
-    """`stderr`, `stdout`, or the file path, resolving Go's aliases ("2", "out", ...)."""
-    if value in _STDERR_ALIASES:
-        return "stderr"
-    if value in _STDOUT_ALIASES:
-        return "stdout"
-    return value
-
-
-def _normalize_format(value: str) -> LogFormat:
-    lowered = value.lower()
-    if lowered in ("", "text"):
-        return "text"
-    if lowered == "json":
-        return "json"
-    raise ValueError(f"unsupported log format: {value!r} (use text or json)")
-
-
-# -- settings -------------------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class TeleportSettings:
-    """`[teleport]`: the cluster address and the plugin's credentials."""
-
-    #: Effective address: `addr`, else the deprecated `auth_server`, else localhost:3025.
-    addr: str = DEFAULT_TELEPORT_ADDR
-    identity: Path | None = None
-    refresh_identity: bool = attrs.field(default=_default("teleport.refresh_identity"))
-    refresh_identity_interval: timedelta = attrs.field(
-        default=_default("teleport.refresh_identity_interval")
-    )
-    client_key: Path | None = None
-    client_crt: Path | None = None
-    root_cas: Path | None = None
-
-    @property
-    def credentials(self) -> Literal["identity", "tls"] | None:
-        """Which kind of credentials is configured. None is allowed at load time, as in Go; the
-        daemon then fails with "no credentials configured"."""
-        if self.identity is not None:
-            return "identity"
-        if self.client_crt is not None:
-            return "tls"
-        return None
-
-
-@attrs.frozen(kw_only=True)
-class RequestAnnotations:
-    """`[pagerduty.request_annotations]`: which request annotations drive paging and approval."""
-
-    notify_service: str = _default("pagerduty.request_annotations.notify_service")
-    services: str = _default("pagerduty.request_annotations.services")
-
-
-def _string_tuple(value: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(value, str):  # a bare string would otherwise become one pattern per letter
-        return (value,)
-    return tuple(value)
-
-
-def _role_pattern(pattern: str) -> re.Pattern[str]:
-    """Teleport's role-condition matching: `^...$` is a regex, otherwise `*` is a wildcard.
-
-    Raises ValueError for an empty pattern or an invalid regular expression.
-    """
-    if not pattern:
-        raise ValueError("a role pattern must not be empty")
-    if pattern.startswith("^") and pattern.endswith("$"):
-        try:
-            return re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
-
-
-@attrs.frozen(kw_only=True)
-class AutoApprovalSettings:
-    """`[pagerduty.auto_approval]`: limits on approving on-call responders' requests."""
-
-    enabled: bool = _default("pagerduty.auto_approval.enabled")
-    #: Highest escalation level (1 = first tier) whose on-call responders are approved; 0 = any.
-    max_escalation_level: int = attrs.field(
-        default=_default("pagerduty.auto_approval.max_escalation_level"),
-        validator=attrs.validators.ge(0),
-    )
-    #: Patterns every requested role must match (see `roles_allowed`).
-    approve_roles: tuple[str, ...] = attrs.field(
-        default=_default("pagerduty.auto_approval.approve_roles"),
-        converter=_string_tuple,
-    )
-    _compiled: tuple[re.Pattern[str], ...] = attrs.field(
-        init=False, eq=False, repr=False, hash=False
-    )
-
-    # Compiling is also the validation: a bad pattern raises ValueError from __init__.
-    @_compiled.default
-    def _compile(self) -> tuple[re.Pattern[str], ...]:
-        return tuple(_role_pattern(pattern) for pattern in self.approve_roles)
-
-    def role_allowed(self, role: str) -> bool:
-        return any(pattern.fullmatch(role) for pattern in self._compiled)
-
-    def roles_allowed(self, roles: tuple[str, ...]) -> bool:
-        """True when every role matches a pattern (vacuously true for no roles)."""
-        return all(self.role_allowed(role) for role in roles)
-
-    def level_allowed(self, level: int | None) -> bool:
-        """Whether an on-call entry at `level` (None: PagerDuty did not say) may approve."""
-        if self.max_escalation_level == 0:
-            return True
-        return level is not None and level <= self.max_escalation_level
-
-
-@attrs.frozen(kw_only=True)
-class PagerDutySettings:
-    """`[pagerduty]`: the account, the bot user, and what annotations mean."""
-
-    api_key: str = attrs.field(repr=False)
-    user_email: str
-    api_endpoint: str = schema.PAGERDUTY_ENDPOINTS["us"]
-    #: Client-side pacing of PagerDuty calls; 0 means none.
-    requests_per_minute: int = attrs.field(default=0, validator=attrs.validators.ge(0))
-    request_annotations: RequestAnnotations = attrs.field(factory=RequestAnnotations)
-    auto_approval: AutoApprovalSettings = attrs.field(factory=AutoApprovalSettings)
-
-
-@attrs.frozen(kw_only=True)
-class LogSettings:
-    """`[log]`."""
-
-    #: "stderr", "stdout", or a file path (Go's aliases resolved).
-    output: str = attrs.field(default=_default("log.output"), converter=normalize_log_output)
-    severity: Severity = attrs.field(default=_default("log.severity"), converter=normalize_severity)
-    format: LogFormat = attrs.field(default=_default("log.format"), converter=_normalize_format)
-
-    @property
-    def level(self) -> int:
-        return _LEVELS[self.severity]
-
-
-@attrs.frozen(kw_only=True)
-class MetricsSettings:
-    """`[metrics]`: the optional metrics listener; `listen` "" means disabled."""
-
-    listen: str = _default("metrics.listen")
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.listen)
-
-    @property
-    def host(self) -> str:
-        return _split_host_port(self.listen)[0]
-
-    @property
-    def port(self) -> int:
-        return _split_host_port(self.listen)[1]
-
-
-def _positive(instance: object, attribute: attrs.Attribute[timedelta], value: timedelta) -> None:
-    if value <= timedelta(0):
-        raise ValueError(f"{attribute.name} must be positive")
-
-
-@attrs.frozen(kw_only=True)
-class DaemonSettings:
-    """`[tpd]`: tuning of `tpd run`."""
-
-    handler_timeout: timedelta = attrs.field(
-        default=_default("tpd.handler_timeout"), validator=_positive
-    )
-    max_concurrency: int = attrs.field(
-        default=_default("tpd.max_concurrency"), validator=attrs.validators.ge(1)
-    )
-    lookup_cache_ttl: timedelta = attrs.field(
-        default=_default("tpd.lookup_cache_ttl"), validator=_positive
-    )
-    shutdown_grace: timedelta = attrs.field(
-        default=_default("tpd.shutdown_grace"), validator=_positive
-    )
-
-
-@attrs.frozen(kw_only=True)
-class Config:
-    """Everything `tpd run` needs, validated."""
-
-    teleport: TeleportSettings = attrs.field(factory=TeleportSettings)
-    pagerduty: PagerDutySettings
-    log: LogSettings = attrs.field(factory=LogSettings)
-    metrics: MetricsSettings = attrs.field(factory=MetricsSettings)
-    daemon: DaemonSettings = attrs.field(factory=DaemonSettings)
-    #: The file it was read from (None when built in code).
-    path: str | None = None
-    #: Where each non-default value came from, by dotted key: "file", "environment variable
-    #: TPD_..." and, for an API key read from a file, "... (read from /path)".
-    sources: Mapping[str, str] = attrs.field(factory=dict)
-
-    def secrets(self) -> tuple[str, ...]:
-        """Values that must never appear in logs or output (for the log redactor)."""
-        return (self.pagerduty.api_key,) if self.pagerduty.api_key else ()
-
-    def with_severity(self, severity: str) -> Config:
-        """A copy with another log severity (`tpd run -d` forces "debug")."""
-        return attrs.evolve(self, log=attrs.evolve(self.log, severity=normalize_severity(severity)))
 
 
 @attrs.frozen(kw_only=True)
@@ -325,9 +56,6 @@ class ConfigWarning:
         return self.message
 
 
-# -- loading --------------------------------------------------------------------------------------
-
-
 def load_config(
     path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
 ) -> tuple[Config, list[ConfigWarning]]:
@@ -335,6 +63,12 @@ def load_config(
 
     `environ` defaults to `os.environ`; pass a dict in tests. Raises ConfigError.
     """
+    where = os.fspath(path)
+    return config_from_document(read_config_document(where), path=where, environ=environ)
+
+
+def read_config_document(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The TOML document at `path`, parsed but not validated. Raises ConfigError."""
     where = os.fspath(path)
     try:
         raw = Path(where).read_bytes()
@@ -357,7 +91,7 @@ def load_config(
         raise ConfigError(
             f"{where}:{line}: the config file is not UTF-8 text", path=where, line=line
         ) from None
-    return parse_config(text, path=where, environ=environ)
+    return _parse_toml(text, where)
 
 
 def parse_config(
@@ -367,99 +101,75 @@ def parse_config(
     environ: Mapping[str, str] | None = None,
 ) -> tuple[Config, list[ConfigWarning]]:
     """Validate TOML `text` as if read from `path` (used in messages). Raises ConfigError."""
-    document = _parse_toml(text, path)
-    loader = _Loader(path, document, os.environ if environ is None else environ)
-    return loader.load(), loader.warnings
+    return config_from_document(_parse_toml(text, path), path=path, environ=environ)
+
+
+def config_from_document(
+    document: Mapping[str, Any],
+    *,
+    path: str = "<config>",
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Config, list[ConfigWarning]]:
+    """Validate an already parsed TOML document as if read from `path`. Raises ConfigError."""
+    load = _Load(path, document, os.environ if environ is None else environ)
+    return load.run(), load.warnings
+
+
+# -- TOML syntax ----------------------------------------------------------------------------------
 
 
 def _parse_toml(text: str, path: str) -> dict[str, Any]:
     try:
-        document = tomlkit.parse(text)
-    except tomlkit.exceptions.TOMLKitError as exc:
-        raise _syntax_error(text, path, exc) from None
-    unwrapped: dict[str, Any] = {str(name): value for name, value in document.unwrap().items()}
-    return unwrapped
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _syntax_error(text, path, str(exc)) from None
 
 
-_TOMLLIB_POSITION = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)$")
+_POSITION = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)$")
+_DECLARED_TWICE = re.compile(r"Cannot declare \((.*)\) twice$")
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+_KEY_DEFINITION = re.compile(rf"\s*({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*=")
+_QUOTED = re.compile(r"""'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)\"""")
 
 
-def _syntax_error(text: str, path: str, exc: Exception) -> ConfigError:
-    """Describe a TOML syntax error with its line and column (1-based).
-
-    tomlkit's messages are terse ("Unexpected character: '\\x00'" at end of file) and some carry
-    no position, so the strict stdlib parser is asked to describe the same text.
-    """
-    message = str(exc)
-    line: int | None = getattr(exc, "line", None)
-    column: int | None = getattr(exc, "col", None)
-    if column is not None:
-        column += 1  # tomlkit counts columns from 0
-    try:
-        tomllib.loads(text)
-    except tomllib.TOMLDecodeError as strict:
-        described = str(strict)
-        match = _TOMLLIB_POSITION.search(described)
-        if match is not None:
-            message = described[: match.start()]
-            if match.group(1):
-                line, column = int(match.group(1)), int(match.group(2))
-            else:  # end of document
-                lines = text.split("\n")
-                line, column = len(lines), len(lines[-1]) + 1
-    else:
-        message = re.sub(r" at line \d+ col \d+$", "", message)
-    duplicate = re.match(r'Key "(.+)" already exists', str(exc))
-    if duplicate is not None:
-        name = duplicate.group(1)
-        message = f"duplicate key {name!r}"
-        found = _line_of_duplicate(text, name)
-        if found is not None:
-            line, column = found[0], 1
-            if found[1]:
-                message = f"duplicate table [{name}]"
+def _syntax_error(text: str, path: str, described: str) -> ConfigError:
+    """A TOML syntax error with its line and column (1-based); a key or table defined twice is
+    named, at the start of its second definition."""
+    message = described
+    line: int | None = None
+    column: int | None = None
+    match = _POSITION.search(described)
+    if match is not None:
+        message = described[: match.start()]
+        if match.group(1):
+            line, column = int(match.group(1)), int(match.group(2))
+        else:  # end of document
+            lines = text.split("\n")
+            line, column = len(lines), len(lines[-1]) + 1
+    twice = _DECLARED_TWICE.match(message)
+    if twice is not None:  # tomllib writes the table's name as a tuple of strings
+        name = ".".join(a or b for a, b in _QUOTED.findall(twice.group(1)))
+        message, column = f"duplicate table [{name}]", 1
+    elif message == "Cannot overwrite a value" and line is not None:
+        key = _KEY_DEFINITION.match(text.split("\n")[line - 1])
+        if key is not None:
+            message, column = f"duplicate key {key.group(1)!r}", 1
     message = message[:1].lower() + message[1:]
     where = f"{path}:{line}:{column}" if line is not None and column is not None else path
     return ConfigError(f"{where}: invalid TOML: {message}", path=path, line=line, column=column)
 
 
-def _line_of_duplicate(text: str, name: str) -> tuple[int, bool] | None:
-    """The line of the second definition of a bare key or table, and whether it is a table
-    (best effort: tomlkit does not say where)."""
-    key = re.compile(rf"^\s*(?:{re.escape(name)}|\"{re.escape(name)}\")\s*=")
-    header = re.compile(rf"^\s*\[\s*{re.escape(name)}\s*\]")
-    seen_key = 0
-    seen_header = 0
-    for number, line in enumerate(text.split("\n"), start=1):
-        if key.match(line):
-            seen_key += 1
-            if seen_key == 2:
-                return number, False
-        if header.match(line):
-            seen_header += 1
-            if seen_header == 2:
-                return number, True
-    return None
+# -- validation -----------------------------------------------------------------------------------
 
-
-def _split_host_port(value: str) -> tuple[str, int]:
-    """Split "host:port", "[v6]:port" or ":port". ValueError with the reason."""
-    host, sep, port_text = value.rpartition(":")
-    if not sep:
-        raise ValueError(f"{value!r} is not host:port")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise ValueError(f"{host!r} is not an IPv6 address") from None
-    elif ":" in host:
-        raise ValueError(f"write an IPv6 address in brackets: [{host}]:{port_text}")
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ValueError(f"port {port_text!r} is not a number from 0 to 65535")
-    return host, int(port_text)
-
-
+#: What each kind of key must be in the file: in words, and as `_type_name` says it.
+_TOML_TYPES: dict[Kind, tuple[str, str]] = {
+    Kind.STRING: ("a string", "string"),
+    Kind.PATH: ("a string (a file path)", "string"),
+    Kind.BOOL: ("true or false", "boolean"),
+    Kind.INT: ("an integer", "integer"),
+    Kind.DURATION: ('a duration string such as "30s", "1m" or "1h30m"', "string"),
+    Kind.STRING_LIST: ('a list of strings such as ["editor", "dev-*"]', "array"),
+}
 _TOML_TYPE_NAMES: dict[type, str] = {
     str: "string",
     bool: "boolean",
@@ -477,13 +187,23 @@ def _type_name(value: object) -> str:
     return "date/time"
 
 
-_MISSING: Any = object()
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
-class _Loader:
-    """One load: reads every key once, in schema order, then applies the Go checks in order."""
+#: A table's values by key name: as read (typed), and as they will build the settings.
+_Values = dict[str, Any]
 
-    def __init__(self, path: str, document: dict[str, Any], environ: Mapping[str, str]) -> None:
+
+class _Load:
+    """One load of one document; collects warnings and where each value came from."""
+
+    def __init__(self, path: str, document: Mapping[str, Any], environ: Mapping[str, str]):
         self.path = path
         self.document = document
         self.environ = environ
@@ -492,24 +212,46 @@ class _Loader:
         #: How the file spells each table (for [pagerduty.RequestAnnotations] compatibility).
         self.spelling: dict[str, str] = {}
 
+    def run(self) -> Config:
+        self.check_unknown()
+        raw = {table.name: self.read(table) for table in TABLES}
+        # The Go plugin reads the API key file while loading, before any other check.
+        self.read_api_key_file(raw["pagerduty"])
+        values: dict[str, _Values] = {}
+        for table in sorted(TABLES, key=lambda table: table.origin != GO):
+            values[table.name] = self.validate(table, raw[table.name])
+
+        def build(table: TableSpec) -> Any:
+            nested = {name: build(sub) for name, sub in table.subtables}
+            return table.settings(**values[table.name], **nested)
+
+        tables = {name: build(table) for name, table in CONFIG_TABLES}
+        return Config(**tables, path=self.path, sources=dict(self.sources))
+
     # -- messages
 
-    def _label(self, spec: schema.KeySpec) -> str:
+    def label(self, spec: KeySpec) -> str:
         return f"[{self.spelling.get(spec.table, spec.table)}] {spec.name}"
 
-    def error(self, spec: schema.KeySpec, message: str) -> ConfigError:
+    def error(self, spec: KeySpec, message: str) -> ConfigError:
         return ConfigError(
-            f"{self.path}: {self._label(spec)}: {message}", path=self.path, key=spec.full_name
+            f"{self.path}: {self.label(spec)}: {message}", path=self.path, key=spec.full_name
         )
+
+    def table_error(self, table: TableSpec, message: str, *, key: str) -> ConfigError:
+        return ConfigError(f"{self.path}: [{table.name}]: {message}", path=self.path, key=key)
 
     def warn(self, key: str, label: str, message: str) -> None:
         self.warnings.append(
             ConfigWarning(path=self.path, key=key, message=f"{self.path}: {label}: {message}")
         )
 
+    def warn_key(self, spec: KeySpec, message: str) -> None:
+        self.warn(spec.full_name, self.label(spec), message)
+
     # -- reading
 
-    def table(self, spec: schema.TableSpec) -> dict[str, Any]:
+    def find_table(self, spec: TableSpec) -> dict[str, Any]:
         """The file's table for `spec`, or {} when absent."""
         current: Any = self.document
         trail: list[str] = []
@@ -540,66 +282,112 @@ class _Loader:
         found: dict[str, Any] = current
         return found
 
-    def read(self, spec: schema.KeySpec, table: dict[str, Any]) -> Any:
-        """The typed value of one key: environment, then file, then default."""
-        if spec.env and self.environ.get(spec.env):
-            self.sources[spec.full_name] = f"environment variable {spec.env}"
-            return self.environ[spec.env]
-        if spec.name not in table:
-            return spec.default
-        value = table[spec.name]
-        self.sources[spec.full_name] = "file"
-        return self._typed(spec, value)
+    def read(self, table: TableSpec) -> _Values:
+        """Every key of `table`, typed: environment, then file, then default."""
+        found = self.find_table(table)
+        values: _Values = {}
+        for spec in table.keys:
+            if spec.env and self.environ.get(spec.env):
+                self.sources[spec.full_name] = f"environment variable {spec.env}"
+                values[spec.name] = self.environ[spec.env]
+            elif spec.name in found:
+                self.sources[spec.full_name] = "file"
+                values[spec.name] = self.typed(spec, found[spec.name])
+            else:
+                values[spec.name] = spec.default
+        return values
 
-    def _typed(self, spec: schema.KeySpec, value: Any) -> Any:
-        expected = {
-            schema.Kind.STRING: "a string",
-            schema.Kind.PATH: "a string (a file path)",
-            schema.Kind.BOOL: "true or false",
-            schema.Kind.INT: "an integer",
-            schema.Kind.DURATION: 'a duration string such as "30s", "1m" or "1h30m"',
-            schema.Kind.STRING_LIST: 'a list of strings such as ["editor", "dev-*"]',
-        }[spec.kind]
+    def typed(self, spec: KeySpec, value: Any) -> Any:
+        """`value` as the key's kind wants it (a tuple, a timedelta), or a ConfigError."""
+        expected, toml_type = _TOML_TYPES[spec.kind]
         got = _type_name(value)
-        if spec.kind in (schema.Kind.STRING, schema.Kind.PATH):
-            ok = isinstance(value, str)
-        elif spec.kind is schema.Kind.BOOL:
-            ok = isinstance(value, bool)
-        elif spec.kind is schema.Kind.INT:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        elif spec.kind is schema.Kind.DURATION:
-            ok = isinstance(value, str)
-            if ok:
-                try:
-                    return schema.parse_duration(value)
-                except ValueError as exc:
-                    raise self.error(
-                        spec, f'{exc}; use a Go duration such as "30s", "1m" or "1h30m"'
-                    ) from None
-        else:
-            ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
-            if isinstance(value, list) and not ok:
-                got = "a list with non-string items"
-            if ok:
-                return tuple(value)
-        if not ok:
+        if got != toml_type:
             raise self.error(spec, f"expected {expected}, got {got}")
+        if spec.kind is Kind.STRING_LIST:
+            if not all(isinstance(item, str) for item in value):
+                raise self.error(spec, f"expected {expected}, got a list with non-string items")
+            return tuple(value)
+        if spec.kind is Kind.DURATION:
+            try:
+                return parse_duration(value)
+            except ValueError as exc:
+                raise self.error(
+                    spec, f'{exc}; use a Go duration such as "30s", "1m" or "1h30m"'
+                ) from None
         return value
 
-    # -- unknown keys
+    def read_api_key_file(self, values: _Values) -> None:
+        """Replace an API key starting with `/` with the first bytes of that file, trimmed."""
+        spec = key("pagerduty.api_key")
+        name: str = values[spec.name]
+        if not name.startswith("/"):
+            return
+        try:
+            with open(name, "rb") as handle:
+                head = handle.read(API_KEY_FILE_LIMIT)
+                longer = bool(handle.read(1))
+        except FileNotFoundError:
+            raise self.error(
+                spec, f"error reading the API key from {name}: file not found"
+            ) from None
+        except OSError as exc:
+            raise self.error(
+                spec, f"error reading the API key from {name}: {exc.strerror or exc}"
+            ) from None
+        try:
+            api_key = head.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise self.error(spec, f"the API key file {name} is not text") from None
+        if not api_key:
+            raise self.error(spec, f"the API key file {name} is empty")
+        if longer:
+            self.warn_key(spec, f"only the first {API_KEY_FILE_LIMIT} bytes of {name} are used")
+        origin = self.sources.get(spec.full_name, "file")
+        self.sources[spec.full_name] = f"{origin} (read from {name})"
+        values[spec.name] = api_key
+
+    # -- checking
+
+    def validate(self, table: TableSpec, raw: _Values) -> _Values:
+        """Each value through its field's converter and validator, then the table's rules."""
+        fields = attrs.fields_dict(table.settings)
+        values: _Values = {}
+        for spec in table.keys:
+            field = fields[spec.name]
+            convert = cast("Callable[[Any], Any] | None", field.converter)
+            value = raw[spec.name]
+            try:
+                if convert is not None:
+                    value = convert(value)
+                if field.validator is not None:
+                    field.validator(None, field, value)
+            except ValueError as exc:
+                raise self.error(spec, str(exc)) from None
+            values[spec.name] = value
+        _RULES.get(table.name, _no_rules)(self, table, raw, values)
+        for spec in table.keys:
+            if spec.required and not values[spec.name]:
+                raise self.error(
+                    spec,
+                    "missing required value (set it here or in the "
+                    f"{spec.env} environment variable)",
+                )
+        return values
 
     def check_unknown(self) -> None:
         shape: dict[str, Any] = {}
-        for table_spec in schema.TABLES:
+        for table in TABLES:
             node = shape
-            for segment in table_spec.path[:-1]:
+            for segment in table.path[:-1]:
                 node = node.setdefault(segment, {})
-            keys = {key.name: None for key in table_spec.keys}
-            for name in (table_spec.path[-1], *table_spec.aliases):
+            keys = {key.name: None for key in table.keys}
+            for name in (table.path[-1], *table.aliases):
                 node.setdefault(name, {}).update(keys)
         self._walk(self.document, shape, ())
 
-    def _walk(self, found: dict[str, Any], shape: dict[str, Any], trail: tuple[str, ...]) -> None:
+    def _walk(
+        self, found: Mapping[str, Any], shape: dict[str, Any], trail: tuple[str, ...]
+    ) -> None:
         for name, value in found.items():
             if name in shape:
                 if isinstance(shape[name], dict) and isinstance(value, dict):
@@ -615,265 +403,73 @@ class _Loader:
             else:
                 self.warn(key, name, f"unknown top-level key, ignored{hint}")
 
-    # -- the load
 
-    def load(self) -> Config:
-        self.check_unknown()
-        values: dict[str, Any] = {}
-        for table_spec in schema.TABLES:
-            table = self.table(table_spec)
-            for key_spec in table_spec.keys:
-                values[key_spec.full_name] = self.read(key_spec, table)
+# -- rules between the keys of one table, in the Go plugin's order -------------------------------
 
-        def spec(name: str) -> schema.KeySpec:
-            return schema.key(name)
 
-        # The Go plugin reads the API key file while loading, before any other check.
-        api_key = self._api_key(spec("pagerduty.api_key"), values["pagerduty.api_key"])
-
-        teleport = self._teleport(values, spec)
-        api_endpoint = self._endpoint(values, spec)
-        if not api_key:
-            raise self.error(spec("pagerduty.api_key"), self._missing("pagerduty.api_key"))
-        user_email = values["pagerduty.user_email"]
-        if not user_email:
-            raise self.error(spec("pagerduty.user_email"), self._missing("pagerduty.user_email"))
-        if not is_exact_email(user_email):
-            self.warn(
-                "pagerduty.user_email",
-                self._label(spec("pagerduty.user_email")),
-                f"{user_email!r} does not look like an email address; "
-                "PagerDuty refuses writes whose From header is not a user's email",
-            )
-        annotations = RequestAnnotations(
-            notify_service=values["pagerduty.request_annotations.notify_service"]
-            or _default("pagerduty.request_annotations.notify_service"),
-            services=values["pagerduty.request_annotations.services"]
-            or _default("pagerduty.request_annotations.services"),
+def _teleport_rules(load: _Load, table: TableSpec, raw: _Values, values: _Values) -> None:
+    addr, auth_server = raw["addr"], raw["auth_server"]
+    if auth_server:
+        note = "" if not addr else " (ignored, because `addr` is set)"
+        load.warn_key(
+            table.key("auth_server"),
+            "Configuration setting `auth_server` is deprecated, consider to change it to "
+            f"`addr`{note}",
         )
-        log = LogSettings(
-            output=values["log.output"],
-            severity=self._convert(spec("log.severity"), normalize_severity, values),
-            format=self._convert(spec("log.format"), _normalize_format, values),
+    values["addr"] = addr or auth_server  # the field turns "" into localhost:3025
+    tls_names = ("client_crt", "client_key", "root_cas")
+    provided = [name for name in tls_names if raw[name]]
+    if 0 < len(provided) < 3:
+        missing = [name for name in tls_names if name not in provided]
+        raise load.table_error(
+            table,
+            f"configuration setting(s) {', '.join(f'`{name}`' for name in provided)} are "
+            f"provided but setting(s) {', '.join(f'`{name}`' for name in missing)} are missing",
+            key=f"teleport.{missing[0]}",
         )
-        auto_approval = self._auto_approval(values, spec)
-        pacing = values["pagerduty.requests_per_minute"]
-        if pacing < 0:
-            raise self.error(
-                spec("pagerduty.requests_per_minute"),
-                f"must be 0 (no pacing) or a positive rate, got {pacing}",
-            )
-        metrics = self._metrics(values, spec)
-        daemon = self._daemon(values, spec)
-        return Config(
-            teleport=teleport,
-            pagerduty=PagerDutySettings(
-                api_key=api_key,
-                user_email=user_email,
-                api_endpoint=api_endpoint,
-                requests_per_minute=pacing,
-                request_annotations=annotations,
-                auto_approval=auto_approval,
-            ),
-            log=log,
-            metrics=metrics,
-            daemon=daemon,
-            path=self.path,
-            sources=dict(self.sources),
+    if raw["identity"] and provided:
+        raise load.error(
+            table.key("identity"),
+            "configuration setting `identity` is mutually exclusive with all the "
+            "`client_crt`, `client_key` and `root_cas` settings",
         )
-
-    def _missing(self, name: str) -> str:
-        env = schema.key(name).env
-        return f"missing required value (set it here or in the {env} environment variable)"
-
-    def _convert(
-        self, spec: schema.KeySpec, convert: Callable[[str], Any], values: dict[str, Any]
-    ) -> Any:
-        try:
-            return convert(values[spec.full_name])
-        except ValueError as exc:
-            raise self.error(spec, str(exc)) from None
-
-    def _api_key(self, spec: schema.KeySpec, value: str) -> str:
-        if not value.startswith("/"):
-            return value
-        try:
-            with open(value, "rb") as handle:
-                head = handle.read(API_KEY_FILE_LIMIT)
-                longer = bool(handle.read(1))
-        except FileNotFoundError:
-            raise self.error(
-                spec, f"error reading the API key from {value}: file not found"
-            ) from None
-        except OSError as exc:
-            raise self.error(
-                spec, f"error reading the API key from {value}: {exc.strerror or exc}"
-            ) from None
-        try:
-            key = head.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            raise self.error(spec, f"the API key file {value} is not text") from None
-        if not key:
-            raise self.error(spec, f"the API key file {value} is empty")
-        if longer:
-            self.warn(
-                spec.full_name,
-                self._label(spec),
-                f"only the first {API_KEY_FILE_LIMIT} bytes of {value} are used",
-            )
-        origin = self.sources.get(spec.full_name, "file")
-        self.sources[spec.full_name] = f"{origin} (read from {value})"
-        return key
-
-    def _teleport(
-        self, values: dict[str, Any], spec: Callable[[str], schema.KeySpec]
-    ) -> TeleportSettings:
-        addr = values["teleport.addr"]
-        auth_server = values["teleport.auth_server"]
-        if auth_server:
-            note = "" if not addr else " (ignored, because `addr` is set)"
-            self.warn(
-                "teleport.auth_server",
-                self._label(spec("teleport.auth_server")),
-                "Configuration setting `auth_server` is deprecated, consider to change it to "
-                f"`addr`{note}",
-            )
-        tls_names = ("client_crt", "client_key", "root_cas")
-        provided = [name for name in tls_names if values[f"teleport.{name}"]]
-        if 0 < len(provided) < 3:
-            missing = [name for name in tls_names if name not in provided]
-            raise ConfigError(
-                f"{self.path}: [teleport]: configuration setting(s) "
-                f"{', '.join(f'`{name}`' for name in provided)} are provided but setting(s) "
-                f"{', '.join(f'`{name}`' for name in missing)} are missing",
-                path=self.path,
-                key=f"teleport.{missing[0]}",
-            )
-        identity = values["teleport.identity"]
-        if identity and provided:
-            raise self.error(
-                spec("teleport.identity"),
-                "configuration setting `identity` is mutually exclusive with all the "
-                "`client_crt`, `client_key` and `root_cas` settings",
-            )
-        interval: timedelta = values["teleport.refresh_identity_interval"]
-        if interval < timedelta(0):
-            raise self.error(spec("teleport.refresh_identity_interval"), "must not be negative")
-        if interval == timedelta(0):
-            interval = _default("teleport.refresh_identity_interval")
-        refresh = values["teleport.refresh_identity"]
-        if refresh and not identity:
-            raise self.error(
-                spec("teleport.refresh_identity"),
-                "`refresh_identity` requires that `identity` be set",
-            )
-
-        def path(name: str) -> Path | None:
-            value = values[f"teleport.{name}"]
-            return Path(value) if value else None
-
-        return TeleportSettings(
-            addr=addr or auth_server or DEFAULT_TELEPORT_ADDR,
-            identity=path("identity"),
-            refresh_identity=refresh,
-            refresh_identity_interval=interval,
-            client_key=path("client_key"),
-            client_crt=path("client_crt"),
-            root_cas=path("root_cas"),
-        )
-
-    def _endpoint(self, values: dict[str, Any], spec: Callable[[str], schema.KeySpec]) -> str:
-        region_spec = spec("pagerduty.region")
-        endpoint_spec = spec("pagerduty.api_endpoint")
-        region = values["pagerduty.region"].lower()
-        if region and region not in schema.PAGERDUTY_ENDPOINTS:
-            raise self.error(
-                region_spec,
-                f"unknown region {values['pagerduty.region']!r} "
-                f"(use {' or '.join(schema.PAGERDUTY_ENDPOINTS)})",
-            )
-        endpoint: str = values["pagerduty.api_endpoint"].rstrip("/")
-        if not endpoint:
-            return schema.PAGERDUTY_ENDPOINTS[region or "us"]
-        if region and endpoint != schema.PAGERDUTY_ENDPOINTS[region]:
-            raise ConfigError(
-                f"{self.path}: [pagerduty]: `region` {region!r} and `api_endpoint` "
-                f"{endpoint!r} disagree; set only one of them",
-                path=self.path,
-                key="pagerduty.api_endpoint",
-            )
-        parsed = urllib.parse.urlsplit(endpoint)
-        if parsed.scheme not in ("https", "http") or not parsed.hostname:
-            raise self.error(endpoint_spec, f"{endpoint!r} is not an http(s) URL")
-        if parsed.scheme == "http" and not _is_loopback(parsed.hostname):
-            self.warn(
-                endpoint_spec.full_name,
-                self._label(endpoint_spec),
-                f"{endpoint!r} is plain http: the API key would cross the network unencrypted",
-            )
-        return endpoint
-
-    def _auto_approval(
-        self, values: dict[str, Any], spec: Callable[[str], schema.KeySpec]
-    ) -> AutoApprovalSettings:
-        level_spec = spec("pagerduty.auto_approval.max_escalation_level")
-        level = values[level_spec.full_name]
-        if level < 0:
-            raise self.error(level_spec, f"must be 0 (any level) or a level from 1 up, got {level}")
-        roles_spec = spec("pagerduty.auto_approval.approve_roles")
-        roles = values[roles_spec.full_name]
-        if not roles:
-            raise self.error(
-                roles_spec,
-                'must list at least one role pattern (["*"] allows every role); '
-                "to stop approving, set enabled = false",
-            )
-        try:
-            return AutoApprovalSettings(
-                enabled=values["pagerduty.auto_approval.enabled"],
-                max_escalation_level=level,
-                approve_roles=roles,
-            )
-        except ValueError as exc:
-            raise self.error(roles_spec, str(exc)) from None
-
-    def _metrics(
-        self, values: dict[str, Any], spec: Callable[[str], schema.KeySpec]
-    ) -> MetricsSettings:
-        listen = values["metrics.listen"]
-        if listen:
-            try:
-                _split_host_port(listen)
-            except ValueError as exc:
-                raise self.error(spec("metrics.listen"), str(exc)) from None
-        return MetricsSettings(listen=listen)
-
-    def _daemon(
-        self, values: dict[str, Any], spec: Callable[[str], schema.KeySpec]
-    ) -> DaemonSettings:
-        for name in ("handler_timeout", "lookup_cache_ttl", "shutdown_grace"):
-            if values[f"tpd.{name}"] <= timedelta(0):
-                raise self.error(
-                    spec(f"tpd.{name}"),
-                    f"must be positive, got {schema.format_duration(values[f'tpd.{name}'])}",
-                )
-        if values["tpd.max_concurrency"] < 1:
-            raise self.error(
-                spec("tpd.max_concurrency"),
-                f"must be at least 1, got {values['tpd.max_concurrency']}",
-            )
-        return DaemonSettings(
-            handler_timeout=values["tpd.handler_timeout"],
-            max_concurrency=values["tpd.max_concurrency"],
-            lookup_cache_ttl=values["tpd.lookup_cache_ttl"],
-            shutdown_grace=values["tpd.shutdown_grace"],
+    if values["refresh_identity"] and not raw["identity"]:
+        raise load.error(
+            table.key("refresh_identity"), "`refresh_identity` requires that `identity` be set"
         )
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _pagerduty_rules(load: _Load, table: TableSpec, raw: _Values, values: _Values) -> None:
+    region, given = values["region"], raw["api_endpoint"].rstrip("/")
+    if region and not given:  # without either, the field's default is the US endpoint
+        values["api_endpoint"] = PAGERDUTY_ENDPOINTS[region]
+    elif region and given != PAGERDUTY_ENDPOINTS[region]:
+        raise load.table_error(
+            table,
+            f"`region` {region!r} and `api_endpoint` {given!r} disagree; set only one of them",
+            key="pagerduty.api_endpoint",
+        )
+    elif given:
+        parsed = urllib.parse.urlsplit(given)
+        if parsed.scheme == "http" and not _is_loopback(parsed.hostname or ""):
+            load.warn_key(
+                table.key("api_endpoint"),
+                f"{given!r} is plain http: the API key would cross the network unencrypted",
+            )
+    email = values["user_email"]
+    if email and not is_exact_email(email):
+        load.warn_key(
+            table.key("user_email"),
+            f"{email!r} does not look like an email address; "
+            "PagerDuty refuses writes whose From header is not a user's email",
+        )
+
+
+def _no_rules(load: _Load, table: TableSpec, raw: _Values, values: _Values) -> None:
+    pass
+
+
+_RULES: dict[str, Callable[[_Load, TableSpec, _Values, _Values], None]] = {
+    "teleport": _teleport_rules,
+    "pagerduty": _pagerduty_rules,
+}

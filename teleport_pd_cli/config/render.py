@@ -1,9 +1,10 @@
 """`tpd render-config`: a commented TOML config, Helm values, a systemd unit, a Kubernetes
 manifest, a Dockerfile, and docs/config.md.
 
-The TOML and the Markdown reference are generated from `_config_schema.py`, the same source the
-loader validates against, so the documented defaults are the ones `tpd run` uses. Pure: every
-function returns text. The files under deploy/ are these renderings, checked by a test.
+The TOML and the Markdown reference walk the settings classes' fields (`_settings.TABLES`), the
+declarations the loader validates with, so the documented defaults are the ones `tpd run` uses.
+The only user of tomlkit in the package besides `tpd demo`. Pure: every function returns text.
+The files under deploy/ are these renderings, checked by a test.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from datetime import timedelta
 import tomlkit
 
 from teleport_pd_cli._version import __version__
-from teleport_pd_cli.config import _schema as schema
+from teleport_pd_cli.config._fields import GO, TPD, KeySpec, format_duration
+from teleport_pd_cli.config._settings import DEFAULT_CONFIG_PATH, TABLES, DaemonSettings, key
 
 __all__ = [
     "DEFAULT_EXEC_PATH",
@@ -36,16 +38,16 @@ SYSTEMD_USER = "teleport-pagerduty"
 _WIDTH = 99
 
 
-def _value(spec: schema.KeySpec, value: object) -> str:
+def _value(spec: KeySpec, value: object) -> str:
     """A value as TOML source."""
     if isinstance(value, timedelta):
-        value = schema.format_duration(value)
+        value = format_duration(value)
     elif isinstance(value, tuple):
         value = list(value)
     return tomlkit.item(value).as_string()
 
 
-def _default_text(spec: schema.KeySpec) -> str:
+def _default_text(spec: KeySpec) -> str:
     if spec.default_doc is not None:
         return spec.default_doc
     if spec.default == "":
@@ -64,7 +66,7 @@ def _comment(text: str, width: int = _WIDTH) -> list[str]:
     )
 
 
-def _key_notes(spec: schema.KeySpec) -> str:
+def _key_notes(spec: KeySpec) -> str:
     notes = []
     if spec.required:
         notes.append("Required.")
@@ -72,7 +74,7 @@ def _key_notes(spec: schema.KeySpec) -> str:
         notes.append(f"Default: {_default_text(spec)}.")
     if spec.env:
         notes.append(f"Environment variable {spec.env} overrides it.")
-    if spec.origin == schema.TPD and spec.table in ("teleport", "pagerduty", "log"):
+    if spec.origin == TPD and spec.table in ("teleport", "pagerduty", "log"):
         notes.append("tpd extension: the Go plugin ignores it.")
     return " ".join(notes)
 
@@ -88,11 +90,11 @@ def render_toml() -> str:
         "# [pagerduty] api_key and user_email, then start `tpd run -c <this file>`. A",
         '# commented-out key ("# key = ...") is optional: remove the "# " to set it.',
     ]
-    for table in schema.TABLES:
+    for table in TABLES:
         lines.append("")
         lines.append(f"[{table.name}]")
         help_text = table.help
-        if table.origin == schema.TPD:
+        if table.origin == TPD:
             help_text = f"tpd extension (the Go plugin ignores this table). {help_text}"
         lines.extend(_comment(help_text))
         for spec in table.keys:
@@ -112,16 +114,14 @@ def render_toml() -> str:
 
 def render_helm() -> str:
     """Values for the teleport-plugin-pagerduty Helm chart, as the setup guide shows them."""
-    severity = str(schema.key("log.severity").default).upper()
-    extensions = ", ".join(
-        f"[{table.name}]" for table in schema.TABLES if table.origin == schema.TPD
-    )
+    severity = str(key("log.severity").default).upper()
+    extensions = ", ".join(f"[{table.name}]" for table in TABLES if table.origin == TPD)
     extension_keys = ", ".join(
         spec.full_name
-        for table in schema.TABLES
-        if table.origin == schema.GO
+        for table in TABLES
+        if table.origin == GO
         for spec in table.keys
-        if spec.origin == schema.TPD
+        if spec.origin == TPD
     )
     tail = _comment(
         "The chart renders a fixed teleport-pagerduty.toml (addr, identity, refresh_identity, "
@@ -174,12 +174,11 @@ def _systemd_quote(argument: str) -> str:
 
 
 def render_systemd(
-    *, exec_path: str = DEFAULT_EXEC_PATH, config_path: str = schema.DEFAULT_CONFIG_PATH
+    *, exec_path: str = DEFAULT_EXEC_PATH, config_path: str = DEFAULT_CONFIG_PATH
 ) -> str:
     """A hardened systemd unit that runs `tpd run -c <config_path>`."""
-    grace = schema.key("tpd.shutdown_grace").default
-    assert isinstance(grace, timedelta)
-    stop_timeout = schema.format_duration(grace + timedelta(seconds=15))
+    grace = DaemonSettings().shutdown_grace
+    stop_timeout = format_duration(grace + timedelta(seconds=15))
     command = " ".join(_systemd_quote(part) for part in (exec_path, "run", "-c", config_path))
     return f"""\
 # teleport-pagerduty.service: runs tpd, the Teleport PagerDuty access-request plugin.
@@ -282,8 +281,7 @@ def render_kubernetes(*, image: str | None = None, namespace: str = "teleport") 
     with the identity from tbot's Secret, the config from a ConfigMap, the API key from a
     Secret, probes on /readyz and /healthz, and a locked-down pod."""
     image = image or f"tpd:{__version__}"
-    grace = schema.key("tpd.shutdown_grace").default
-    assert isinstance(grace, timedelta)
+    grace = DaemonSettings().shutdown_grace
     termination = int(grace.total_seconds()) + 15
     labels = "app.kubernetes.io/name: teleport-pagerduty"
     return f"""\
@@ -482,7 +480,7 @@ def render_markdown() -> str:
         "# Configuration reference",
         "",
         "<!-- Generated by `tpd render-config --format markdown -o docs/config.md` from",
-        "     teleport_pd_cli/config/_schema.py. Do not edit by hand: a test checks it is",
+        "     teleport_pd_cli/config/_settings.py. Do not edit by hand: a test checks it is",
         "     current. -->",
         "",
         "`tpd run` reads a TOML file, by default `/etc/teleport-pagerduty.toml` (`-c PATH` or the",
@@ -503,8 +501,8 @@ def render_markdown() -> str:
         "ignored. Durations are Go duration strings: `30s`, `1m`, `1h30m`, `1.5h`.",
         "",
     ]
-    for table in schema.TABLES:
-        origin = " *(tpd)*" if table.origin == schema.TPD else ""
+    for table in TABLES:
+        origin = " *(tpd)*" if table.origin == TPD else ""
         out += [f"## `[{table.name}]`{origin}", "", table.help, ""]
         if table.aliases:
             spellings = ", ".join(f"`[pagerduty.{name}]`" for name in table.aliases)
@@ -515,7 +513,7 @@ def render_markdown() -> str:
         ]
         for spec in table.keys:
             name = f"`{spec.name}`"
-            if spec.origin == schema.TPD and table.origin == schema.GO:
+            if spec.origin == TPD and table.origin == GO:
                 name += " *(tpd)*"
             default = _default_text(spec)
             if spec.required:
@@ -541,7 +539,10 @@ def render_markdown() -> str:
         "| `TPD_CONFIG` | the config file path (read by the `tpd` command line) |",
     ]
     out += [
-        f"| `{spec.env}` | `{spec.display}` |" for spec in schema.all_keys() if spec.env is not None
+        f"| `{spec.env}` | `{spec.display}` |"
+        for table in TABLES
+        for spec in table.keys
+        if spec.env is not None
     ]
     out += [
         "",
@@ -586,7 +587,7 @@ def render(
     format: str,
     *,
     exec_path: str = DEFAULT_EXEC_PATH,
-    config_path: str = schema.DEFAULT_CONFIG_PATH,
+    config_path: str = DEFAULT_CONFIG_PATH,
 ) -> str:
     """Dispatch on `format` (one of FORMATS). ValueError for anything else."""
     if format == "toml":

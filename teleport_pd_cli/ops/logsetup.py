@@ -27,7 +27,7 @@ from typing import Any, TextIO
 
 from teleport_pd_cli._exceptions import ConfigError
 from teleport_pd_cli._logfields import FIELDS, FieldsAdapter, bind
-from teleport_pd_cli.config._loader import TRACE, normalize_log_output, severity_level
+from teleport_pd_cli.config._settings import TRACE, normalize_log_output, severity_level
 
 __all__ = [
     "FIELDS",

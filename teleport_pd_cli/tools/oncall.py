@@ -21,7 +21,6 @@ import difflib
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -29,7 +28,13 @@ import attrs
 from teleport_pd_cli._email import is_exact_email, same_email
 from teleport_pd_cli._exceptions import ConfigError, OnCallError
 from teleport_pd_cli.clients import PagerDutyUse, pagerduty_client
-from teleport_pd_cli.config import ConfigWarning, PagerDutySettings, load_config, parse_config
+from teleport_pd_cli.config import (
+    ConfigWarning,
+    PagerDutySettings,
+    config_from_document,
+    load_config,
+    read_config_document,
+)
 
 if TYPE_CHECKING:
     from pagerduty_client import AsyncPagerDutyClient, OnCallMatch, Reference, Service, User
@@ -74,18 +79,14 @@ def load_pagerduty_settings(
 def _load_pagerduty_only(
     path: str, environ: Mapping[str, str] | None
 ) -> tuple[PagerDutySettings, list[ConfigWarning]]:
-    import tomlkit
-
-    # load_config has read and parsed this file already, so both succeed here.
-    document = tomlkit.parse(Path(path).read_text(encoding="utf-8"))
-    only = tomlkit.document()
-    if "pagerduty" in document:
-        only["pagerduty"] = document["pagerduty"]
+    # load_config has read and parsed this file already, so this succeeds here.
+    document = read_config_document(path)
+    only = {"pagerduty": document["pagerduty"]} if "pagerduty" in document else {}
     env = dict(os.environ if environ is None else environ)
     for name in [name for name in env if not name.startswith("TPD_PAGERDUTY_")]:
         if name.startswith("TPD_"):
             del env[name]
-    config, warnings = parse_config(tomlkit.dumps(only), path=path, environ=env)
+    config, warnings = config_from_document(only, path=path, environ=env)
     return config.pagerduty, warnings
 
 

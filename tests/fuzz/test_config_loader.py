@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from teleport_pd_cli._exceptions import ConfigError
 from teleport_pd_cli.config import Config, load_config, parse_config
-from teleport_pd_cli.config import _schema as schema
+from teleport_pd_cli.config import _settings as schema
+from teleport_pd_cli.config._fields import KeySpec, Kind
 
 from ._settings import FUZZ
 
@@ -109,18 +110,18 @@ GO_DURATIONS = st.builds(
 DURATIONS = st.one_of(GO_DURATIONS, GO_DURATIONS, GO_DURATIONS, STRINGS)
 #: Values of the type each kind of key expects (their contents still random).
 TYPED = {
-    schema.Kind.STRING: STRINGS,
-    schema.Kind.PATH: STRINGS,
-    schema.Kind.BOOL: st.booleans(),
-    schema.Kind.INT: st.integers(-5, 10) | st.integers(-(2**63), 2**63 - 1),
-    schema.Kind.DURATION: DURATIONS,
-    schema.Kind.STRING_LIST: st.lists(STRINGS, max_size=3),
+    Kind.STRING: STRINGS,
+    Kind.PATH: STRINGS,
+    Kind.BOOL: st.booleans(),
+    Kind.INT: st.integers(-5, 10) | st.integers(-(2**63), 2**63 - 1),
+    Kind.DURATION: DURATIONS,
+    Kind.STRING_LIST: st.lists(STRINGS, max_size=3),
 }
 #: Keys set in most documents, so that loading gets past the required ones.
 USUAL = {"pagerduty.api_key", "pagerduty.user_email", "teleport.addr", "teleport.identity"}
 
 
-def value_for(spec: schema.KeySpec) -> st.SearchStrategy[Any]:
+def value_for(spec: KeySpec) -> st.SearchStrategy[Any]:
     """Usually a value of the key's type; one time in ten, any TOML value."""
     return st.integers(0, 9).flatmap(lambda i: VALUES if i == 0 else TYPED[spec.kind])
 

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from teleport_access._exceptions import AccessDenied
+from teleport_pd_cli import config
 from teleport_pd_cli._exceptions import ConfigError
 from teleport_pd_cli._version import __version__
 from teleport_pd_cli.cli import (
@@ -24,7 +25,6 @@ from teleport_pd_cli.cli import (
     handle_errors,
     load_config_reporting,
 )
-from teleport_pd_cli.config import _schema as _config_schema
 from teleport_pd_cli.config import load_config, render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,7 +77,7 @@ def test_help_runs_as_a_real_process_and_lists_the_commands() -> None:
 
 def test_the_cli_constants_match_their_sources() -> None:
     assert RENDER_FORMATS == render.FORMATS
-    assert DEFAULT_CONFIG_PATH == _config_schema.DEFAULT_CONFIG_PATH
+    assert DEFAULT_CONFIG_PATH == config.DEFAULT_CONFIG_PATH
 
 
 def test_docs_cli_md_documents_every_command() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,8 +17,10 @@ from teleport_pd_cli.config import (
     ConfigError,
     LogSettings,
     PagerDutySettings,
+    config_from_document,
     load_config,
     parse_config,
+    read_config_document,
     severity_level,
 )
 
@@ -703,6 +707,11 @@ def test_a_duplicate_table_reports_its_line(tmp_path: Path) -> None:
     assert message.endswith(":5:1: invalid TOML: duplicate table [pagerduty]")
 
 
+def test_a_duplicate_dotted_key_is_named_as_written(tmp_path: Path) -> None:
+    message = error(tmp_path, 'pagerduty.api_key = "a"\n pagerduty . "api_key" = "b"')
+    assert message.endswith(""":2:1: invalid TOML: duplicate key 'pagerduty . "api_key"'""")
+
+
 # -- files written by others --------------------------------------------------------------------
 
 
@@ -758,6 +767,33 @@ severity = "INFO"
     assert config.teleport.refresh_identity is True
     assert config.pagerduty.api_key == "k3y"
     assert config.log.output == "stdout"
+
+
+def test_a_parsed_document_is_validated_like_a_file() -> None:
+    document = {"pagerduty": {"api_key": "k", "user_email": "bot@example.com"}, "debug": True}
+    config, warnings = config_from_document(document, path="/x/y.toml", environ={})
+    assert config.pagerduty.api_key == "k"
+    assert config.path == "/x/y.toml"
+    assert [str(warning) for warning in warnings] == [
+        "/x/y.toml: debug: unknown top-level key, ignored"
+    ]
+
+
+def test_a_document_is_read_without_being_validated(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[teleport]\nclient_crt = "/c"\n[x]\ny = 1\n')
+    assert read_config_document(path) == {"teleport": {"client_crt": "/c"}, "x": {"y": 1}}
+
+
+def test_importing_the_config_loads_neither_tomlkit_nor_the_renderer() -> None:
+    code = (
+        "import sys, teleport_pd_cli.config; "
+        "print(sorted(m for m in sys.modules if m.startswith('tomlkit') or m.endswith('.render')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_parse_config_uses_the_given_path_in_messages() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from teleport_pd_cli.config import _schema as schema
+from teleport_pd_cli.config import _settings as schema
 from teleport_pd_cli.config import load_config, parse_config
 from teleport_pd_cli.config.render import (
     render,
