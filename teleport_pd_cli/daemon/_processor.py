@@ -628,10 +628,9 @@ class Processor:
                         user_id=entry.user.id,
                         escalation_policy_id=entry.escalation_policy.id,
                         escalation_level=entry.escalation_level,
+                        user_type=entry.user.type,
                     )
                     for entry in entries
-                    # As the Go plugin: only entries naming a user count.
-                    if entry.user.type.startswith("user")
                 ]
         return policy.decide_approval(
             request,

@@ -58,6 +58,9 @@ class OnCall:
     user_id: str
     escalation_policy_id: str
     escalation_level: int | None = None
+    #: The type of the entry's user reference (`user_reference`, `user`). As the Go plugin, only
+    #: entries naming a user count; anything else (a schedule placeholder) never approves.
+    user_type: str = "user_reference"
 
 
 @attrs.frozen(kw_only=True)
@@ -139,7 +142,9 @@ def decide_approval(
     mine = [
         entry
         for entry in on_calls
-        if entry.user_id == pd_user.id and entry.escalation_policy_id in policies
+        if entry.user_type.startswith("user")
+        and entry.user_id == pd_user.id
+        and entry.escalation_policy_id in policies
     ]
     if not mine:
         return Skip(what="approval", why="user is not on call")

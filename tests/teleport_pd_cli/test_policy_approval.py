@@ -261,3 +261,12 @@ def test_a_service_without_an_escalation_policy_never_matches() -> None:
 def test_without_a_services_annotation_nobody_is_approved() -> None:
     request = attrs.evolve(REQUEST, system_annotations={"pagerduty_notify_service": ["x"]})
     assert_not_approved(decide(request, on_calls=[on_call("escalation_policy-1")]))
+
+
+
+def test_an_on_call_entry_that_names_no_user_never_approves() -> None:
+    placeholder = attrs.evolve(on_call("escalation_policy-1"), user_type="schedule_reference")
+    assert isinstance(decide(on_calls=[on_call("escalation_policy-1")]), Approve)
+    refused = decide(on_calls=[placeholder])
+    assert isinstance(refused, Skip)
+    assert refused.why == "user is not on call"
