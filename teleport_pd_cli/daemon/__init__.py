@@ -3,18 +3,17 @@
 from teleport_pd_cli.daemon._daemon import (
     Daemon,
     DaemonEvent,
-    DaemonStats,
-    Health,
     StartupAborted,
     StartupError,
     run_daemon,
 )
+from teleport_pd_cli.daemon.health import Health, Readiness
 
 __all__ = [
     "Daemon",
     "DaemonEvent",
-    "DaemonStats",
     "Health",
+    "Readiness",
     "StartupAborted",
     "StartupError",
     "run_daemon",

@@ -31,8 +31,8 @@ How it fits together:
   too, so they keep the per-request order. `_catchup.py` counts a catch-up's progress.
 * PagerDuty services and users (and Teleport roles) are cached for `[tpd] lookup_cache_ttl`.
 
-Observability: `daemon.stats` (running totals), `daemon.subscribe(listener)` (typed events, see
-`events.py`), `daemon.health()` (ready, watch stream connected, PagerDuty reachable).
+Observability: `daemon.subscribe(listener)` (typed events, see `events.py`), `daemon.health`
+(readiness and PagerDuty's reachability, see `health.py`), `daemon.in_flight` / `daemon.queued`.
 """
 
 from __future__ import annotations
@@ -57,14 +57,13 @@ from teleport_pd_cli.daemon._catchup import CatchUp
 from teleport_pd_cli.daemon._processor import Outcome
 from teleport_pd_cli.daemon.events import (
     DaemonEvent,
-    DaemonStats,
     EventHandled,
-    Health,
     Observer,
     RetryScheduled,
     WatcherConnected,
     WatcherDisconnected,
 )
+from teleport_pd_cli.daemon.health import Health
 
 if TYPE_CHECKING:
     from pagerduty_client import AsyncPagerDutyClient, CallAttempt, CallRetry
@@ -87,8 +86,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Daemon",
     "DaemonEvent",
-    "DaemonStats",
-    "Health",
     "StartupAborted",
     "StartupError",
     "run_daemon",
@@ -115,7 +112,7 @@ class Daemon:
 
     `auth_client` / `pagerduty`: use these clients instead of building them from `config`
     (they are then not closed by `stop()`). A PagerDuty client built here reports every attempt
-    and retry to `stats` and the listeners; build an injected one with
+    and retry to the listeners; build an injected one with
     `observer=daemon.pagerduty_observer` for the same. `clock` (monotonic seconds) is used for
     handler durations, caches and repair delays. `startup_timeout`: give up starting after this many
     seconds (None: keep retrying connection problems until stopped).
@@ -142,6 +139,11 @@ class Daemon:
         self.ready = asyncio.Event()
         #: Set once the first catch-up's events (and the sweep after it) were handled.
         self.caught_up = asyncio.Event()
+        # ops: readiness and PagerDuty's reachability, fed by the daemon's own events.
+        self.health = Health(
+            started=self.ready.is_set, stopping=lambda: self._stopping, clock=clock
+        )
+        self._observer.subscribe(self.health.on_event)
         self.server_info: ServerInfo | None = None
         #: The Teleport user the plugin acts as (its certificate's name): the review author.
         self.plugin_user = ""
@@ -163,23 +165,20 @@ class Daemon:
 
     # -- observability -------------------------------------------------------------------------
 
-    @property
-    def stats(self) -> DaemonStats:
-        """Running totals: events, PagerDuty calls, retries, 429s, reconnects, approvals."""
-        return self._observer.stats
-
     def subscribe(self, listener: Callable[[DaemonEvent], object]) -> Callable[[], None]:
         """Call `listener(event)` for every `DaemonEvent`; returns the unsubscribe function."""
         return self._observer.subscribe(listener)
 
-    def health(self) -> Health:
-        watcher = self._watcher
-        return Health(
-            ready=self.ready.is_set(),
-            watcher_connected=watcher is not None and watcher.connected,
-            pagerduty_reachable=self._observer.pagerduty_reachable,
-            stopping=self._stopping,
-        )
+    # ops: the dispatcher's gauges, read at scrape time.
+    @property
+    def in_flight(self) -> int:
+        """Event handlers running now (0 before start)."""
+        return self._dispatcher.in_flight if self._dispatcher is not None else 0
+
+    @property
+    def queued(self) -> int:
+        """Events waiting behind an earlier event of the same request (0 before start)."""
+        return self._dispatcher.queued if self._dispatcher is not None else 0
 
     @property
     def pagerduty_observer(self) -> Callable[[CallAttempt | CallRetry], None]:
@@ -666,9 +665,11 @@ async def _run_with_metrics(daemon: Daemon) -> None:
     if not daemon.config.metrics.enabled:
         await daemon.run()
         return
-    from teleport_pd_cli.ops.metrics import start_daemon_metrics
+    from teleport_pd_cli.ops.endpoints import serve_metrics
 
-    server = await start_daemon_metrics(daemon)  # TpdError when it cannot listen
+    config = daemon.config
+    # TpdError when it cannot listen.
+    server = await serve_metrics(config.metrics, daemon, pagerduty=config.pagerduty)
     try:
         await daemon.run()
     finally:

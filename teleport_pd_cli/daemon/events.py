@@ -1,13 +1,10 @@
-"""What the daemon tells the outside world: counters, typed events for listeners, and health.
+"""What the daemon tells the outside world: one typed event for everything worth observing.
 
-The daemon reports everything worth measuring through one `Observer`:
-
-* `DaemonStats`: running totals (events handled by op and result, PagerDuty calls by endpoint
-  and status, retries, 429s, reconnects, approvals, handler time), cheap to read at any moment,
-  e.g. by a Prometheus collector at scrape time;
-* listeners (`Observer.subscribe`) receive each `DaemonEvent` as it happens, e.g. to feed a
-  latency histogram. A listener runs synchronously on the event loop, so it must be quick; an
-  exception in one is logged and ignored.
+The daemon reports through one `Observer`; listeners (`Observer.subscribe`, `Daemon.subscribe`)
+receive each `DaemonEvent` as it happens. What is counted, is counted by a listener, once:
+the metrics (`teleport_pd_cli.ops.metrics`) count every event, `health.Health` follows the
+watch stream and PagerDuty's answers. A listener runs synchronously on the event loop, so it
+must be quick; an exception in one is logged and ignored.
 
 PagerDuty calls and retries come from the client's own hook (`AsyncPagerDutyClient(observer=
 Observer.on_pagerduty)`) and are passed on unchanged as `pagerduty_client.CallAttempt` and
@@ -17,7 +14,6 @@ Observer.on_pagerduty)`) and are passed on unchanged as `pagerduty_client.CallAt
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Callable
 from typing import TypeAlias
 
@@ -30,9 +26,7 @@ __all__ = [
     "CallAttempt",
     "CallRetry",
     "DaemonEvent",
-    "DaemonStats",
     "EventHandled",
-    "Health",
     "IncidentCreated",
     "IncidentResolved",
     "NotesPosted",
@@ -135,69 +129,11 @@ DaemonEvent: TypeAlias = (
 )
 
 
-# -- totals ---------------------------------------------------------------------------------------
-
-
-@attrs.define
-class DaemonStats:
-    """Running totals since the daemon was created."""
-
-    #: Events finished, by (op, result): `events["put", "ok"]`.
-    events: Counter[tuple[str, str]] = attrs.field(factory=Counter)
-    #: HTTP attempts by (method, endpoint template, status); status "none" for no answer.
-    pagerduty_calls: Counter[tuple[str, str, str]] = attrs.field(factory=Counter)
-    #: Retries announced by the PagerDuty client, by (method, endpoint template).
-    pagerduty_retries: Counter[tuple[str, str]] = attrs.field(factory=Counter)
-    #: PagerDuty answers with status 429.
-    rate_limited: int = 0
-    #: Watch streams that reached INIT, and those that ended.
-    connections: int = 0
-    disconnects: int = 0
-    #: Approval attempts by result (approved, already_reviewed, refused, failed).
-    approvals: Counter[str] = attrs.field(factory=Counter)
-    #: Incidents opened (or adopted), review notes posted, incidents resolved by resolution.
-    incidents_created: int = 0
-    notes_posted: int = 0
-    incidents_resolved: Counter[str] = attrs.field(factory=Counter)
-    #: Re-attempts scheduled after failed handling.
-    retries_scheduled: int = 0
-    #: Total and count of handler durations (seconds), for an average.
-    handler_seconds: float = 0.0
-    handled: int = 0
-
-    @property
-    def reconnects(self) -> int:
-        """Connections after the first one."""
-        return max(0, self.connections - 1)
-
-
-@attrs.frozen(kw_only=True)
-class Health:
-    """What a readiness probe needs. `pagerduty_reachable` is None before the first call."""
-
-    ready: bool
-    watcher_connected: bool
-    pagerduty_reachable: bool | None
-    stopping: bool
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.ready
-            and self.watcher_connected
-            and self.pagerduty_reachable is not False
-            and not self.stopping
-        )
-
-
 class Observer:
-    """Collects `DaemonEvent`s into `stats` and hands each to the subscribed listeners."""
+    """Hands each `DaemonEvent` to the subscribed listeners, in the order they subscribed."""
 
     def __init__(self) -> None:
-        self.stats = DaemonStats()
         self._listeners: list[Callable[[DaemonEvent], object]] = []
-        #: The outcome of the latest PagerDuty attempt: True answered (< 500), False not.
-        self.pagerduty_reachable: bool | None = None
 
     def subscribe(self, listener: Callable[[DaemonEvent], object]) -> Callable[[], None]:
         """Call `listener(event)` for every event from now on; returns an unsubscribe function."""
@@ -214,42 +150,8 @@ class Observer:
         self.emit(event)
 
     def emit(self, event: DaemonEvent) -> None:
-        self._count(event)
         for listener in list(self._listeners):
             try:
                 listener(event)
             except Exception:
                 logger.exception("A daemon event listener failed")
-
-    def _count(self, event: DaemonEvent) -> None:
-        stats = self.stats
-        if isinstance(event, EventHandled):
-            stats.events[event.op, event.result] += 1
-            if event.result not in ("coalesced", "dropped"):
-                stats.handled += 1
-                stats.handler_seconds += event.duration
-        elif isinstance(event, CallAttempt):
-            status = "none" if event.status is None else str(event.status)
-            stats.pagerduty_calls[event.method, event.endpoint, status] += 1
-            if event.status == 429:
-                stats.rate_limited += 1
-            # Up and willing to serve us: an answer that is neither a 5xx nor a refused key.
-            self.pagerduty_reachable = event.status is not None and (
-                event.status < 500 and event.status not in (401, 403)
-            )
-        elif isinstance(event, CallRetry):
-            stats.pagerduty_retries[event.method, event.endpoint] += 1
-        elif isinstance(event, IncidentCreated):
-            stats.incidents_created += 1
-        elif isinstance(event, NotesPosted):
-            stats.notes_posted += event.count
-        elif isinstance(event, IncidentResolved):
-            stats.incidents_resolved[event.resolution] += 1
-        elif isinstance(event, WatcherConnected):
-            stats.connections += 1
-        elif isinstance(event, WatcherDisconnected):
-            stats.disconnects += 1
-        elif isinstance(event, ApprovalOutcome):
-            stats.approvals[event.result] += 1
-        else:
-            stats.retries_scheduled += 1

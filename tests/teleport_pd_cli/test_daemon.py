@@ -16,7 +16,15 @@ from teleport_access import RequestState
 from teleport_access.testing import FakeAuthServer
 from teleport_pd_cli.config import Config, parse_config
 from teleport_pd_cli.daemon import Daemon, StartupAborted, StartupError
-from teleport_pd_cli.daemon.events import DaemonEvent, EventHandled, IncidentCreated, RetryScheduled
+from teleport_pd_cli.daemon.events import (
+    ApprovalOutcome,
+    CallAttempt,
+    DaemonEvent,
+    EventHandled,
+    IncidentCreated,
+    RetryScheduled,
+    WatcherConnected,
+)
 from teleport_pd_cli.policy import incident_key
 from teleport_pd_cli.policy.plugindata import PLUGIN_NAME, PagerDutyData, encode
 from tests.e2e.world import (
@@ -64,6 +72,14 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
         yield Setup(auth, PagerDutyWorld(fake, url, services, policies), identity)
 
 
+def count(seen: list[DaemonEvent], kind: type[object], **fields: object) -> int:
+    """How many of the `seen` events are a `kind` with these field values."""
+    return sum(
+        isinstance(event, kind) and all(getattr(event, k) == v for k, v in fields.items())
+        for event in seen
+    )
+
+
 @pytest.fixture
 async def daemons() -> AsyncIterator[Callable[..., Daemon]]:
     """Makes daemons and stops each at teardown."""
@@ -83,6 +99,8 @@ async def test_start_returns_ready_with_the_cluster_and_the_plugin_user(
     setup: Setup, daemons: Callable[..., Daemon]
 ) -> None:
     daemon = daemons(setup.config())
+    seen: list[DaemonEvent] = []
+    daemon.subscribe(seen.append)
 
     await daemon.start()
 
@@ -90,11 +108,10 @@ async def test_start_returns_ready_with_the_cluster_and_the_plugin_user(
     assert daemon.server_info is not None
     assert daemon.server_info.cluster_name == setup.auth.cluster_name
     assert daemon.plugin_user == PLUGIN_USER
-    health = daemon.health()
-    assert health.ok
-    assert (health.watcher_connected, health.pagerduty_reachable) == (True, True)
-    assert daemon.stats.pagerduty_calls["GET", "/abilities", "200"] == 1
-    assert daemon.stats.connections == 1
+    assert str(daemon.health.readiness()) == "ready"
+    assert (daemon.health.watch_connected, daemon.health.pagerduty_reachable) == (True, True)
+    assert count(seen, CallAttempt, method="GET", endpoint="/abilities", status=200) == 1
+    assert count(seen, WatcherConnected) == 1
 
 
 async def test_a_request_is_paged_and_reported_to_listeners(
@@ -110,15 +127,14 @@ async def test_a_request_is_paged_and_reported_to_listeners(
     await setup.auth.wait_for_plugin_data(
         request.id, PLUGIN_NAME, lambda d: bool(d.get("incident_id")), timeout=TIMEOUT
     )
-    await setup.pagerduty.wait_for(lambda: daemon.stats.events["put", "ok"] >= 1)
+    await setup.pagerduty.wait_for(lambda: count(seen, EventHandled, op="put", result="ok") >= 1)
 
     created = [event for event in seen if isinstance(event, IncidentCreated)]
     assert created == [
         IncidentCreated(request_id=request.id, incident_id=incident.id, service_name=NOTIFY_SERVICE)
     ]
     assert any(isinstance(e, EventHandled) and e.request_id == request.id for e in seen)
-    assert daemon.stats.incidents_created == 1
-    assert daemon.stats.pagerduty_calls["POST", "/incidents", "201"] == 1
+    assert count(seen, CallAttempt, method="POST", endpoint="/incidents", status=201) == 1
 
 
 async def test_a_failed_handler_is_re_attempted_without_another_event(
@@ -138,7 +154,7 @@ async def test_a_failed_handler_is_re_attempted_without_another_event(
     )
     scheduled = [e for e in seen if isinstance(e, RetryScheduled)]
     assert [(e.request_id, e.attempt) for e in scheduled] == [(request.id, 1)]
-    assert daemon.stats.events["put", "error"] == 1
+    assert count(seen, EventHandled, op="put", result="error") == 1
     assert len(setup.pagerduty.incidents_for(request.id)) == 1
     assert daemon.pending_retries == frozenset()
 
@@ -185,13 +201,15 @@ async def test_an_on_call_requester_is_approved(
     user = setup.pagerduty.fake.add_user("Test User", REQUESTER_OSS)
     setup.pagerduty.fake.add_on_call(user, setup.pagerduty.policies["escalation_policy-2"])
     daemon = daemons(setup.config())
+    seen: list[DaemonEvent] = []
+    daemon.subscribe(seen.append)
     await daemon.start()
 
     request = setup.auth.create_request(REQUESTER_OSS, ["editor"])
 
     approved = await setup.auth.wait_for_state(request.id, RequestState.APPROVED, timeout=TIMEOUT)
     assert [review.author for review in approved.reviews] == [PLUGIN_USER]
-    await setup.pagerduty.wait_for(lambda: daemon.stats.approvals["approved"] == 1)
+    await setup.pagerduty.wait_for(lambda: count(seen, ApprovalOutcome, result="approved") == 1)
 
 
 async def test_stop_finishes_and_is_idempotent(
@@ -204,8 +222,7 @@ async def test_stop_finishes_and_is_idempotent(
 
     assert report.clean
     assert await daemon.stop() is report
-    assert daemon.health().stopping
-    assert not daemon.health().ok
+    assert daemon.health.readiness().reasons[0] == "shutting down"
 
 
 async def test_request_stop_from_another_thread_ends_run(
@@ -295,6 +312,6 @@ async def test_cancelling_run_still_closes_everything(
     with pytest.raises(asyncio.CancelledError):
         await runner
 
-    assert daemon.health().stopping
-    assert not daemon.health().watcher_connected
+    assert daemon.health.readiness().reasons[0] == "shutting down"
+    assert not daemon.health.watch_connected
     await setup.auth.wait_for(lambda: setup.auth.watch_stream_count == 0, what="no watch stream")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from teleport_access.testing import FakeAuthServer
 from tests.e2e import conftest as e2e
@@ -34,11 +35,13 @@ def free_port() -> int:
         return port
 
 
-def sample(text: str, series: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(f"{series} "):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"{series} not in the scrape")
+def sample(text: str, name: str, **labels: str) -> float:
+    """One series of a scrape, read with prometheus_client's parser (fails if it is absent)."""
+    for family in text_string_to_metric_families(text):
+        for found in family.samples:
+            if found.name == name and found.labels == labels:
+                return found.value
+    raise AssertionError(f"{name}{labels} not in the scrape")
 
 
 async def scrape(base: str, path: str) -> httpx.Response:
@@ -83,21 +86,21 @@ async def test_metrics_and_readiness_after_an_access_request_is_handled(
         base,
         "/metrics",
         lambda r: (
-            'tpd_events_handled_total{op="put",result="ok"} 0\n' not in r.text
-            and "tpd_incidents_created_total 1\n" in r.text
+            sample(r.text, "tpd_events_handled_total", op="put", result="ok") >= 1
+            and sample(r.text, "tpd_incidents_created_total") == 1
         ),
     )
     text = scraped.text
     assert scraped.headers["content-type"].startswith("text/plain; version=0.0.4")
-    assert sample(text, 'tpd_events_handled_total{op="put",result="ok"}') >= 1
-    assert sample(text, 'tpd_handler_duration_seconds_count{op="put"}') >= 1
-    assert sample(text, "tpd_incidents_created_total") == 1
-    created = 'tpd_pagerduty_requests_total{method="POST",endpoint="/incidents",status="201"}'
-    assert sample(text, created) == 1
+    assert sample(text, "tpd_handler_duration_seconds_count", op="put") >= 1
+    created = {"method": "POST", "endpoint": "/incidents", "status": "201"}
+    assert sample(text, "tpd_pagerduty_requests_total", **created) == 1
     assert sample(text, "tpd_teleport_watch_connected") == 1
     assert sample(text, "tpd_pagerduty_reachable") == 1
     assert sample(text, "tpd_ready") == 1
-    assert re.search(r'^tpd_build_info\{version="[^"]+",python="[^"]+"\} 1$', text, re.M)
+    assert sample(text, "tpd_events_in_flight") == 0
+    assert sample(text, "tpd_events_queued") == 0
+    assert re.search(r'^tpd_build_info\{python="[^"]+",version="[^"]+"\} 1\.0$', text, re.M)
     assert "e2e-pd-key" not in text  # the API key never appears
 
 

@@ -1,0 +1,102 @@
+"""The metric reference in docs/operations.md against what is served: the families `tpd run`
+serves on `/metrics` (a real subprocess against the fakes) and their types, and the labels of
+every family once each kind of daemon event was counted."""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+
+import attrs
+import httpx
+
+from pagerduty_client import CallAttempt, CallRetry
+from teleport_pd_cli.daemon import events
+from teleport_pd_cli.ops.metrics import Metrics
+from tests.e2e import conftest as e2e
+from tests.e2e.world import StartTpd
+from tests.teleport_pd_cli.daemon_view import FakeDaemon
+
+# The e2e suite's fixtures: the fakes, the plugin identity and `start_tpd`.
+fake_auth = e2e.fake_auth
+teleport_address = e2e.teleport_address
+pagerduty = e2e.pagerduty
+identity_path = e2e.identity_path
+start_tpd = e2e.start_tpd
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+
+
+@attrs.frozen
+class Documented:
+    type: str
+    labels: frozenset[str]
+
+
+def metric_reference() -> dict[str, Documented]:
+    """The rows of the guide's "Metric reference" table: name -> type and label names."""
+    section = GUIDE.read_text().split("### Metric reference", 1)[1].split("\n#", 1)[0]
+    table: dict[str, Documented] = {}
+    for row in re.findall(r"^\| `.*\|$", section, re.M):
+        name, kind, labels, _meaning = (cell.strip() for cell in row.strip("|").split("|"))
+        # Label names are the backticked words outside the parenthesised lists of values.
+        label_names = re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", labels))
+        table[name.strip("`")] = Documented(kind, frozenset(label_names))
+    return table
+
+
+def served_types(text: str) -> dict[str, str]:
+    """name -> type of every family in an exposition, from its `# TYPE` lines."""
+    return dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_the_reference_table_is_read() -> None:
+    reference = metric_reference()
+    assert reference["tpd_events_handled_total"] == Documented(
+        "counter", frozenset({"op", "result"})
+    )
+    assert reference["tpd_events_in_flight"] == Documented("gauge", frozenset())
+    assert len(reference) > 20
+
+
+async def test_tpd_run_serves_exactly_the_documented_families(start_tpd: StartTpd) -> None:
+    port = free_port()
+    await start_tpd(extra=f'[metrics]\nlisten = "127.0.0.1:{port}"\n')
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        response = await client.get(f"http://127.0.0.1:{port}/metrics")
+    assert response.status_code == 200
+    served = served_types(response.text)
+    documented = {name: row.type for name, row in metric_reference().items()}
+    assert {n: t for n, t in served.items() if n not in documented} == {}, "served, undocumented"
+    assert {n: t for n, t in documented.items() if n not in served} == {}, "documented, not served"
+    assert served == documented
+
+
+def test_every_family_has_the_documented_labels() -> None:
+    daemon = FakeDaemon()
+    metrics = Metrics(daemon)
+    daemon.emit(  # one of each kind, so that every labelled family has a series
+        events.EventHandled(request_id="r1", op="put", result="ok", duration=0.1),
+        CallAttempt(method="POST", endpoint="/incidents", status=429, elapsed=0.1),
+        CallRetry(method="POST", endpoint="/incidents", delay=1.0),
+        events.IncidentResolved(request_id="r1", incident_id="P1", resolution="approved"),
+        events.ApprovalOutcome(request_id="r1", result="approved"),
+    )
+    labels: dict[str, set[str]] = {}
+    family = ""
+    for line in metrics.render().decode().splitlines():
+        if line.startswith("# TYPE "):
+            family = line.split()[2]
+            labels[family] = set()
+        elif not line.startswith("#"):
+            labels[family] |= set(re.findall(r'(\w+)="', line.partition("{")[2])) - {"le"}
+    documented = {name: set(row.labels) for name, row in metric_reference().items()}
+    assert labels == documented
