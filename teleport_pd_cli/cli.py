@@ -131,12 +131,8 @@ def _run_options(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def _run_daemon(config_path: str, debug: bool, startup_timeout: str | None) -> None:
-    import asyncio
-    import logging
-
+    from teleport_pd_cli import app
     from teleport_pd_cli.config import load_config, parse_duration
-    from teleport_pd_cli.daemon import run_daemon
-    from teleport_pd_cli.ops.logsetup import setup_logging
 
     timeout: float | None = None
     if startup_timeout is not None:
@@ -147,17 +143,7 @@ def _run_daemon(config_path: str, debug: bool, startup_timeout: str | None) -> N
         if timeout <= 0:
             raise click.BadParameter("must be positive", param_hint="--startup-timeout")
     config, warnings = load_config(config_path)
-    if debug:
-        config = config.with_severity("debug")
-    setup_logging(
-        config.log.output, config.log.severity, config.log.format, secrets=config.secrets()
-    )
-    log = logging.getLogger(__name__)
-    if debug:
-        log.debug("DEBUG logging enabled")
-    for warning in warnings:
-        log.warning("%s", warning, extra={"config_key": warning.key})
-    code = asyncio.run(run_daemon(config, startup_timeout=timeout))
+    code = app.run(config, warnings, debug=debug, startup_timeout=timeout)
     click.get_current_context().exit(code)
 
 

@@ -5,7 +5,6 @@ from teleport_pd_cli.daemon._daemon import (
     DaemonEvent,
     StartupAborted,
     StartupError,
-    run_daemon,
 )
 from teleport_pd_cli.daemon.health import Health, Readiness
 
@@ -16,5 +15,4 @@ __all__ = [
     "Readiness",
     "StartupAborted",
     "StartupError",
-    "run_daemon",
 ]

@@ -5,8 +5,8 @@
     ...
     report = await daemon.stop()  # finish what is in flight (up to [tpd] shutdown_grace)
 
-or `await daemon.run()` (start, run until `request_stop()`, stop), or `run_daemon(config)`
-(the same with SIGTERM/SIGINT handling, as `tpd run` does).
+or `await daemon.run()` (start, run until `request_stop()`, stop). `teleport_pd_cli.app` adds
+signal handling and the metrics endpoints, as `tpd run` does.
 
 How it fits together:
 
@@ -88,7 +88,6 @@ __all__ = [
     "DaemonEvent",
     "StartupAborted",
     "StartupError",
-    "run_daemon",
 ]
 
 logger = logging.getLogger(__name__)
@@ -635,43 +634,3 @@ class Daemon:
             if not await dispatcher.submit(event, context=batch):
                 return  # shutting down
         self._advance_catch_up(batch)
-
-
-async def run_daemon(config: Config, *, startup_timeout: float | None = None) -> int:
-    """Run the daemon with SIGTERM / SIGINT handling until it is stopped (what `tpd run` does).
-
-    Returns the exit code, 0, after a graceful stop. A fatal error is logged ("Terminating with
-    fatal error: ...") and raised again as `TpdError`, which the CLI prints as `Error: ...` with
-    exit code 1. A second SIGINT ends the process at once with status 130.
-    """
-    from teleport_pd_cli.daemon._signals import install_stop_signals
-
-    daemon = Daemon(config, startup_timeout=startup_timeout)
-    restore = install_stop_signals(asyncio.get_running_loop(), daemon.request_stop)
-    try:
-        await _run_with_metrics(daemon)
-    except TpdError as exc:
-        logger.error("Terminating with fatal error: %s", exc)
-        raise
-    finally:
-        restore()
-    logger.info("Successfully shut down")
-    return 0
-
-
-async def _run_with_metrics(daemon: Daemon) -> None:
-    """`daemon.run()`, with `[metrics] listen` served from before start-up until the end (so
-    /healthz answers while Teleport or PagerDuty are still being reached)."""
-    if not daemon.config.metrics.enabled:
-        await daemon.run()
-        return
-    from teleport_pd_cli.ops.endpoints import serve_metrics
-
-    config = daemon.config
-    # TpdError when it cannot listen.
-    server = await serve_metrics(config.metrics, daemon, pagerduty=config.pagerduty)
-    try:
-        await daemon.run()
-    finally:
-        if server is not None:
-            await server.aclose()

@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 
-from teleport_pd_cli.daemon._signals import FORCED_EXIT_STATUS, install_stop_signals
+from teleport_pd_cli.ops.signals import FORCED_EXIT_STATUS, install_stop_signals
 
 
 class Recorder:

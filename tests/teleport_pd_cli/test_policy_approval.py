@@ -263,7 +263,6 @@ def test_without_a_services_annotation_nobody_is_approved() -> None:
     assert_not_approved(decide(request, on_calls=[on_call("escalation_policy-1")]))
 
 
-
 def test_an_on_call_entry_that_names_no_user_never_approves() -> None:
     placeholder = attrs.evolve(on_call("escalation_policy-1"), user_type="schedule_reference")
     assert isinstance(decide(on_calls=[on_call("escalation_policy-1")]), Approve)
