@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 import pagerduty_client._sync
+from tests._scripts import ROOT, load_script
 
-ROOT = Path(__file__).resolve().parents[2]
 REGENERATE = "python scripts/gen_sync.py"
 
 
 def _gen_sync_module() -> ModuleType:
     pytest.importorskip("unasync", reason="unasync (dev extra) is needed to regenerate")
-    spec = importlib.util.spec_from_file_location("gen_sync", ROOT / "scripts" / "gen_sync.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("gen_sync", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gen_sync")
 
 
 def _async_source() -> str:
