@@ -1,15 +1,14 @@
 """`AsyncPagerDutyClient`: the asyncio PagerDuty REST API v2 client, on `httpx.AsyncClient`.
 
-Every method runs a plan from `pagerduty_client._plans` (where the behaviour lives, shared with
-the synchronous twin in `_sync.py`); this module only sends, sleeps and paces.
+Every method runs a plan from `pagerduty_client._plans` (where the behaviour lives); this module
+only sends, sleeps and paces. It is also the source of the synchronous twin: `_sync.py` is
+generated from it by `scripts/gen_sync.py` (unasync), so edit this file and regenerate.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random as _random
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, TypeVar
@@ -31,6 +30,7 @@ from pagerduty_client._requests import ApiRequest, ApiResponse, IncidentStatus, 
 from pagerduty_client._retry import RetryPolicy
 from pagerduty_client._transport import (
     DEFAULT_BASE_URL,
+    AsyncSleep,
     CallObserver,
     ClientCore,
     TokenType,
@@ -80,7 +80,7 @@ class AsyncPagerDutyClient:
         requests_per_minute: float | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
+        sleep: AsyncSleep | None = None,
         random: Callable[[], float] | None = None,
         observer: CallObserver | None = None,
     ) -> None:
@@ -92,8 +92,8 @@ class AsyncPagerDutyClient:
             timeout=timeout,
             retry=retry,
             requests_per_minute=requests_per_minute,
-            clock=clock or time.monotonic,
-            random=random or _random.random,
+            clock=clock,
+            random=random,
             observer=observer,
         )
         self._sleep = sleep or asyncio.sleep

@@ -1,5 +1,8 @@
 """`PagerDutyClient`: the synchronous twin of `AsyncPagerDutyClient`, on `httpx.Client`.
 
+Generated from `pagerduty_client/_client.py` by `scripts/gen_sync.py`: do not edit. Change
+`_client.py` and run `python scripts/gen_sync.py` (a test fails while this file is stale).
+
 Same methods, same arguments, same behaviour: both run the plans of `pagerduty_client._plans`;
 this module only sends, sleeps and paces, without an event loop. For scripts and threads (one
 client may be shared between threads).
@@ -7,7 +10,6 @@ client may be shared between threads).
 
 from __future__ import annotations
 
-import random as _random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -33,6 +35,7 @@ from pagerduty_client._transport import (
     DEFAULT_BASE_URL,
     CallObserver,
     ClientCore,
+    SyncSleep,
     TokenType,
     now,
 )
@@ -80,7 +83,7 @@ class PagerDutyClient:
         requests_per_minute: float | None = None,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], None] | None = None,
+        sleep: SyncSleep | None = None,
         random: Callable[[], float] | None = None,
         observer: CallObserver | None = None,
     ) -> None:
@@ -92,8 +95,8 @@ class PagerDutyClient:
             timeout=timeout,
             retry=retry,
             requests_per_minute=requests_per_minute,
-            clock=clock or time.monotonic,
-            random=random or _random.random,
+            clock=clock,
+            random=random,
             observer=observer,
         )
         self._sleep = sleep or time.sleep

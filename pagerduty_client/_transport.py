@@ -2,7 +2,8 @@
 translation of httpx exceptions (the only place that happens), pacing and per-call logging.
 
 `ClientCore` holds everything except the `await`s, so `AsyncPagerDutyClient` and
-`PagerDutyClient` are thin drivers that differ only in how they send and sleep.
+`PagerDutyClient` are thin drivers that differ only in how they send and sleep (`_sync.py` is
+generated from `_client.py` by `scripts/gen_sync.py`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import random as _random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeAlias
 
 import attrs
@@ -29,10 +31,12 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "EU_BASE_URL",
     "USER_AGENT",
+    "AsyncSleep",
     "CallAttempt",
     "CallObserver",
     "CallRetry",
     "ClientCore",
+    "SyncSleep",
 ]
 
 log = logging.getLogger("pagerduty_client")
@@ -70,6 +74,11 @@ class CallRetry:
     endpoint: str
     delay: float
 
+
+#: The injectable sleep of each client. The pair is named so that unasync's `Async*` -> `Sync*`
+#: rule maps one onto the other when `scripts/gen_sync.py` writes the synchronous client.
+AsyncSleep: TypeAlias = Callable[[float], Awaitable[None]]
+SyncSleep: TypeAlias = Callable[[float], None]
 
 #: A client's per-call hook. It runs synchronously on every attempt, so it must be quick; an
 #: exception it raises is logged and otherwise ignored.
@@ -155,8 +164,8 @@ class ClientCore:
         timeout: float,
         retry: RetryPolicy,
         requests_per_minute: float | None,
-        clock: Callable[[], float],
-        random: Callable[[], float],
+        clock: Callable[[], float] | None = None,
+        random: Callable[[], float] | None = None,
         observer: CallObserver | None = None,
     ) -> None:
         key = _check_api_key(api_key)
@@ -175,13 +184,16 @@ class ClientCore:
         self.token_type: TokenType = token_type
         self.timeout = float(timeout)
         self.retry = retry
-        self.clock = clock
+        self.clock = clock or time.monotonic
         self.observer = observer
         header = f"Token token={key}" if token_type == "token" else f"Bearer {key}"
         self._authorization = _Secret(header)
         self._key = _Secret(key)
         self.context = Context(
-            policy=retry, clock=clock, random=random, has_from=self.user_email is not None
+            policy=retry,
+            clock=self.clock,
+            random=random or _random.random,
+            has_from=self.user_email is not None,
         )
 
     def http_options(self) -> dict[str, Any]:

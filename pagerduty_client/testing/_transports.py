@@ -37,7 +37,22 @@ def _read_timeout(request: httpx.Request) -> float | None:
     return float(value) if value is not None else None
 
 
+def _too_late(request: httpx.Request, response: FakeResponse) -> bool:
+    """Whether the answer's delay reaches the request's read timeout (the client gives up)."""
+    timeout = _read_timeout(request)
+    return bool(response.delay) and timeout is not None and response.delay >= timeout
+
+
+def _wait(request: httpx.Request, response: FakeResponse) -> float:
+    """Seconds until the answer arrives or the client gives up, whichever comes first."""
+    timeout = _read_timeout(request)
+    return response.delay if timeout is None else min(response.delay, timeout)
+
+
 def _to_httpx(request: httpx.Request, response: FakeResponse) -> httpx.Response:
+    """The answer as httpx's network transport would give it, after `_wait`."""
+    if _too_late(request, response):
+        raise httpx.ReadTimeout("fake PagerDuty answered too late", request=request)
     if response.disconnect:
         raise httpx.RemoteProtocolError(
             "Server disconnected without sending a response.", request=request
@@ -55,12 +70,8 @@ class FakeAsyncTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = self._app.handle(_to_fake(request, await request.aread()))
-        if response.delay:
-            timeout = _read_timeout(request)
-            if timeout is not None and response.delay >= timeout:
-                await asyncio.sleep(timeout)
-                raise httpx.ReadTimeout("fake PagerDuty answered too late", request=request)
-            await asyncio.sleep(response.delay)
+        if wait := _wait(request, response):
+            await asyncio.sleep(wait)
         return _to_httpx(request, response)
 
 
@@ -72,10 +83,6 @@ class FakeSyncTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self._app.handle(_to_fake(request, request.read()))
-        if response.delay:
-            timeout = _read_timeout(request)
-            if timeout is not None and response.delay >= timeout:
-                time.sleep(timeout)
-                raise httpx.ReadTimeout("fake PagerDuty answered too late", request=request)
-            time.sleep(response.delay)
+        if wait := _wait(request, response):
+            time.sleep(wait)
         return _to_httpx(request, response)

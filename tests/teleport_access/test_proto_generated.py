@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests._scripts import load_script
 
 
 def _gen_proto_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_proto", ROOT / "scripts" / "gen_proto.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("gen_proto", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gen_proto")
 
 
 def test_committed_generated_modules_are_not_stale() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -116,6 +118,28 @@ def test_a_delay_longer_than_the_read_timeout_is_a_read_timeout(
     with client, pytest.raises(httpx.ReadTimeout):
         client.get("/abilities")
     assert fake.requests[0].status == 200  # processed; the answer came too late
+
+
+async def test_the_async_transport_also_turns_a_late_answer_into_a_read_timeout(
+    fake: FakePagerDuty,
+) -> None:
+    fake.faults.delay = 0.05
+    transport = fake.async_transport()
+    client = httpx.AsyncClient(base_url=URL, transport=transport, headers=HEADERS, timeout=0.01)
+    async with client:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.get("/abilities")
+    assert fake.requests[0].status == 200
+
+
+def test_a_delay_within_the_read_timeout_answers_once_it_has_passed(fake: FakePagerDuty) -> None:
+    fake.faults.delay = 0.05
+    transport = fake.sync_transport()
+    client = httpx.Client(base_url=URL, transport=transport, headers=HEADERS, timeout=5.0)
+    started = time.monotonic()
+    with client:
+        assert client.get("/abilities").status_code == 200
+    assert time.monotonic() - started >= 0.05
 
 
 def test_reset_faults_restores_normal_service(raw: httpx.Client, fake: FakePagerDuty) -> None:
