@@ -30,7 +30,11 @@ PROTO_ROOT = ROOT / "teleport_access" / "proto"
 OUT_DIR = ROOT / "teleport_access" / "_proto"
 PACKAGE = "teleport_access._proto"
 #: Files that define services; only these get gRPC modules.
-SERVICE_FILES = ("teleport/legacy/client/proto/authservice.proto",)
+SERVICE_FILES = (
+    "teleport/accessmonitoringrules/v1/access_monitoring_rules_service.proto",
+    "teleport/legacy/client/proto/authservice.proto",
+    "teleport/users/v1/users_service.proto",
+)
 
 INIT_TEXT = '''"""Generated protobuf and gRPC modules for Teleport's Auth Service API subset.
 

@@ -21,13 +21,21 @@ import grpc
 import grpc.aio
 
 from teleport_access._credentials import Identity, IdentitySource
+from teleport_access._proto.access_monitoring_rules_service_pb2_grpc import (
+    AccessMonitoringRulesServiceStub,
+)
 from teleport_access._proto.authservice_pb2_grpc import AuthServiceStub
+from teleport_access._proto.users_service_pb2_grpc import UsersServiceStub
 from teleport_access._version import __version__
 
-if TYPE_CHECKING:  # the async stub class exists only in the .pyi
+if TYPE_CHECKING:  # the async stub classes exist only in the .pyi files
+    from teleport_access._proto.access_monitoring_rules_service_pb2_grpc import (
+        AccessMonitoringRulesServiceAsyncStub,
+    )
     from teleport_access._proto.authservice_pb2_grpc import AuthServiceAsyncStub
+    from teleport_access._proto.users_service_pb2_grpc import UsersServiceAsyncStub
 
-__all__ = ["DEFAULT_SERVER_NAME", "ChannelPool", "Lease", "channel_credentials"]
+__all__ = ["DEFAULT_SERVER_NAME", "ChannelPool", "Lease", "Stubs", "channel_credentials"]
 
 #: Constants.APIDomain: the DNS name on every Teleport host certificate.
 DEFAULT_SERVER_NAME = "teleport.cluster.local"
@@ -48,23 +56,45 @@ def _with_newline(pem: bytes) -> bytes:
     return pem if pem.endswith(b"\n") else pem + b"\n"
 
 
+@attrs.frozen
+class Stubs:
+    """The gRPC services of one channel: the Auth Service and the newer per-resource ones."""
+
+    auth: AuthServiceAsyncStub
+    rules: AccessMonitoringRulesServiceAsyncStub
+    users: UsersServiceAsyncStub
+
+    @classmethod
+    def on(cls, channel: grpc.aio.Channel) -> Stubs:
+        return cls(
+            auth=AuthServiceStub(channel),
+            rules=AccessMonitoringRulesServiceStub(channel),
+            users=UsersServiceStub(channel),
+        )
+
+
 @attrs.define(eq=False)
 class _Entry:
     generation: int
     channel: grpc.aio.Channel
-    stub: AuthServiceAsyncStub
+    stubs: Stubs
     active: int = 0
     retired: bool = False
 
 
 @attrs.frozen
 class Lease:
-    """A channel and its stub, valid until released."""
+    """A channel and its stubs, valid until released."""
 
     channel: grpc.aio.Channel
-    stub: AuthServiceAsyncStub
+    stubs: Stubs
     generation: int
     entry: _Entry = attrs.field(repr=False)
+
+    @property
+    def stub(self) -> AuthServiceAsyncStub:
+        """The Auth Service stub (`proto.AuthService`)."""
+        return self.stubs.auth
 
 
 class ChannelPool:
@@ -119,8 +149,7 @@ class ChannelPool:
             channel = grpc.aio.secure_channel(
                 self.address, channel_credentials(identity), options=self._options
             )
-        stub = AuthServiceStub(channel)
-        return _Entry(generation=generation, channel=channel, stub=stub)
+        return _Entry(generation=generation, channel=channel, stubs=Stubs.on(channel))
 
     def _entry(self) -> _Entry:
         # current() first: a refreshing source re-reads its file there and may bump generation.
@@ -155,7 +184,7 @@ class ChannelPool:
         entry = self._entry()
         entry.active += 1
         return Lease(
-            channel=entry.channel, stub=entry.stub, generation=entry.generation, entry=entry
+            channel=entry.channel, stubs=entry.stubs, generation=entry.generation, entry=entry
         )
 
     async def release(self, lease: Lease) -> None:

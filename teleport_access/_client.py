@@ -27,7 +27,7 @@ import grpc
 import grpc.aio
 
 from teleport_access import _convert as convert
-from teleport_access._channel import DEFAULT_AUTH_PORT, DEFAULT_SERVER_NAME, ChannelPool
+from teleport_access._channel import DEFAULT_AUTH_PORT, DEFAULT_SERVER_NAME, ChannelPool, Stubs
 from teleport_access._credentials import Identity, IdentitySource, StaticIdentity
 from teleport_access._exceptions import (
     APIError,
@@ -38,6 +38,8 @@ from teleport_access._exceptions import (
 )
 from teleport_access._grpc_errors import translate_rpc_error, translate_usage_error
 from teleport_access._models import (
+    AccessMonitoringRule,
+    AccessMonitoringRuleFilter,
     AccessRequest,
     AccessRequestFilter,
     AccessReview,
@@ -48,7 +50,12 @@ from teleport_access._models import (
     User,
     WatchMessage,
 )
-from teleport_access._proto import authservice_pb2, types_pb2
+from teleport_access._proto import (
+    access_monitoring_rules_pb2,
+    authservice_pb2,
+    types_pb2,
+    users_service_pb2,
+)
 from teleport_access._route import ConnectOptions, Route, RouteKind, RouteMode, resolve_route
 from teleport_access._tunnel import AuthTunnel
 
@@ -140,6 +147,7 @@ class AuthClient:
         self._closed = False
         #: Set once the server answered ListAccessRequests with UNIMPLEMENTED (Teleport < 14).
         self._list_unimplemented = False
+        self._users_service_unimplemented = False
 
     def __repr__(self) -> str:
         return f"AuthClient({self.address!r}, {self._source!r})"
@@ -236,10 +244,15 @@ class AuthClient:
         method: str,
         invoke: Callable[[AuthServiceAsyncStub], Awaitable[_Resp]],
     ) -> _Resp:
+        """One unary call of `proto.AuthService`."""
+        return await self._invoke(method, lambda stubs: invoke(stubs.auth))
+
+    async def _invoke(self, method: str, invoke: Callable[[Stubs], Awaitable[_Resp]]) -> _Resp:
+        """One unary call of any of the channel's services."""
         pool = await self._ready()
         async with pool.lease() as lease:
             try:
-                response = await invoke(lease.stub)
+                response = await invoke(lease.stubs)
             except grpc.RpcError as exc:
                 raise self._translate(exc, method) from exc
             except grpc.aio.UsageError as exc:
@@ -292,14 +305,153 @@ class AuthClient:
         return convert.role_from_proto(response)
 
     async def get_user(self, name: str) -> User:
-        """A user's roles and traits (`GetUser`, without secrets); `NotFound` if absent."""
-        response = await self._call(
+        """A user's roles and traits, without secrets; `NotFound` if absent.
+
+        Asks `teleport.users.v1.UsersService/GetUser` (Teleport 15 and newer), and the legacy
+        `proto.AuthService/GetUser` on servers without it (UNIMPLEMENTED, remembered).
+        """
+        if not self._users_service_unimplemented:
+            request = users_service_pb2.GetUserRequest(name=name)
+            try:
+                response = await self._invoke(
+                    "UsersService/GetUser",
+                    lambda stubs: stubs.users.GetUser(request, timeout=self._call_timeout),
+                )
+            except NotImplementedByServer:
+                logger.info("The Auth Service has no UsersService; using AuthService/GetUser.")
+                self._users_service_unimplemented = True
+            else:
+                return convert.user_from_proto(response.user)
+        legacy = await self._call(
             "GetUser",
             lambda stub: stub.GetUser(
                 authservice_pb2.GetUserRequest(Name=name), timeout=self._call_timeout
             ),
         )
-        return convert.user_from_proto(response)
+        return convert.user_from_proto(legacy)
+
+    # --- access monitoring rules ------------------------------------------------------------------
+
+    async def iter_access_monitoring_rules(
+        self, filter: AccessMonitoringRuleFilter | None = None, *, page_size: int = 1000
+    ) -> AsyncGenerator[AccessMonitoringRule, None]:
+        """Every access monitoring rule matching `filter` (all of them for None), page by page
+        (`ListAccessMonitoringRulesWithFilter`, or `ListAccessMonitoringRules` without a filter),
+        following `next_page_token`."""
+        if page_size <= 0:
+            raise ValueError(f"page_size must be positive, got {page_size}")
+        method = "ListAccessMonitoringRules" + ("" if filter is None else "WithFilter")
+        token = ""
+        seen: set[str] = set()
+        while True:
+            page = await self._rules_page(filter, page_size, token)
+            for message in page.rules:
+                yield convert.rule_from_proto(message)
+            if not page.next_page_token:
+                return
+            if page.next_page_token in seen:
+                raise APIError(
+                    f"{method} returned the page token {page.next_page_token!r} twice",
+                    code="INTERNAL",
+                    method=method,
+                )
+            seen.add(page.next_page_token)
+            token = page.next_page_token
+
+    async def _rules_page(
+        self, filter: AccessMonitoringRuleFilter | None, page_size: int, token: str
+    ) -> (
+        access_monitoring_rules_pb2.ListAccessMonitoringRulesResponse
+        | access_monitoring_rules_pb2.ListAccessMonitoringRulesWithFilterResponse
+    ):
+        if filter is None:
+            plain = access_monitoring_rules_pb2.ListAccessMonitoringRulesRequest(
+                page_size=page_size, page_token=token
+            )
+            return await self._invoke(
+                "ListAccessMonitoringRules",
+                lambda stubs: stubs.rules.ListAccessMonitoringRules(
+                    plain, timeout=self._call_timeout
+                ),
+            )
+        filtered = convert.rule_filter_to_proto(filter, page_size=page_size, page_token=token)
+        return await self._invoke(
+            "ListAccessMonitoringRulesWithFilter",
+            lambda stubs: stubs.rules.ListAccessMonitoringRulesWithFilter(
+                filtered, timeout=self._call_timeout
+            ),
+        )
+
+    async def list_access_monitoring_rules(
+        self, filter: AccessMonitoringRuleFilter | None = None, *, page_size: int = 1000
+    ) -> list[AccessMonitoringRule]:
+        """Every matching rule (all pages); see `iter_access_monitoring_rules`."""
+        return [r async for r in self.iter_access_monitoring_rules(filter, page_size=page_size)]
+
+    async def get_access_monitoring_rule(self, name: str) -> AccessMonitoringRule:
+        """One rule by name; `NotFound` if there is none."""
+        request = access_monitoring_rules_pb2.GetAccessMonitoringRuleRequest(name=name)
+        response = await self._invoke(
+            "GetAccessMonitoringRule",
+            lambda stubs: stubs.rules.GetAccessMonitoringRule(request, timeout=self._call_timeout),
+        )
+        return convert.rule_from_proto(response)
+
+    async def create_access_monitoring_rule(
+        self, rule: AccessMonitoringRule
+    ) -> AccessMonitoringRule:
+        """Create a rule (`AlreadyExists` if the name is taken; `BadParameter` for an invalid
+        one); returns it as stored."""
+        request = access_monitoring_rules_pb2.CreateAccessMonitoringRuleRequest(
+            rule=convert.rule_to_proto(rule)
+        )
+        response = await self._invoke(
+            "CreateAccessMonitoringRule",
+            lambda stubs: stubs.rules.CreateAccessMonitoringRule(
+                request, timeout=self._call_timeout
+            ),
+        )
+        return convert.rule_from_proto(response)
+
+    async def update_access_monitoring_rule(
+        self, rule: AccessMonitoringRule
+    ) -> AccessMonitoringRule:
+        """Replace an existing rule (`NotFound` if there is none); returns it as stored."""
+        request = access_monitoring_rules_pb2.UpdateAccessMonitoringRuleRequest(
+            rule=convert.rule_to_proto(rule)
+        )
+        response = await self._invoke(
+            "UpdateAccessMonitoringRule",
+            lambda stubs: stubs.rules.UpdateAccessMonitoringRule(
+                request, timeout=self._call_timeout
+            ),
+        )
+        return convert.rule_from_proto(response)
+
+    async def upsert_access_monitoring_rule(
+        self, rule: AccessMonitoringRule
+    ) -> AccessMonitoringRule:
+        """Create or replace a rule; returns it as stored."""
+        request = access_monitoring_rules_pb2.UpsertAccessMonitoringRuleRequest(
+            rule=convert.rule_to_proto(rule)
+        )
+        response = await self._invoke(
+            "UpsertAccessMonitoringRule",
+            lambda stubs: stubs.rules.UpsertAccessMonitoringRule(
+                request, timeout=self._call_timeout
+            ),
+        )
+        return convert.rule_from_proto(response)
+
+    async def delete_access_monitoring_rule(self, name: str) -> None:
+        """Delete a rule (`NotFound` if there is none); watchers see a DELETE event."""
+        request = access_monitoring_rules_pb2.DeleteAccessMonitoringRuleRequest(name=name)
+        await self._invoke(
+            "DeleteAccessMonitoringRule",
+            lambda stubs: stubs.rules.DeleteAccessMonitoringRule(
+                request, timeout=self._call_timeout
+            ),
+        )
 
     # --- access requests --------------------------------------------------------------------------
 
@@ -542,17 +694,22 @@ class AuthClient:
         kinds: Sequence[str] = (convert.KIND_ACCESS_REQUEST,),
         *,
         request_filter: AccessRequestFilter | None = None,
+        allow_partial_success: bool = False,
     ) -> AsyncGenerator[WatchMessage, None]:
         """ONE `WatchEvents` stream: a `WatchInit` first, then `AccessRequestPut` /
-        `AccessRequestDelete` events (events of other kinds are skipped).
+        `AccessRequestDelete` and `AccessMonitoringRulePut` / `AccessMonitoringRuleDelete`
+        events (events of other kinds are skipped).
 
         Ends when the server closes the stream and raises `ConnectionProblem` when it drops;
         it does not reconnect (the watcher in `_watcher.py` does). `request_filter` becomes the
         server-side filter of the access_request kind (applied by Teleport to PUT events only).
+        With `allow_partial_success`, the server drops the kinds the caller may not watch (or it
+        does not know) instead of refusing the stream; `WatchInit.confirms(kind)` says which
+        remain.
         """
         if isinstance(kinds, str):
             raise TypeError("kinds must be a sequence of kind names, not a string")
-        watch = authservice_pb2.Watch()
+        watch = authservice_pb2.Watch(AllowPartialSuccess=allow_partial_success)
         for kind in kinds:
             entry = watch.Kinds.add(Kind=kind)
             if kind == convert.KIND_ACCESS_REQUEST and request_filter is not None:

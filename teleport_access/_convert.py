@@ -22,28 +22,44 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf import timestamp_pb2
 
 from teleport_access._models import (
+    AccessMonitoringRule,
+    AccessMonitoringRuleDelete,
+    AccessMonitoringRuleFilter,
+    AccessMonitoringRulePut,
     AccessRequest,
     AccessRequestDelete,
     AccessRequestFilter,
     AccessRequestPut,
     AccessReview,
     AccessReviewThreshold,
+    AutomaticReview,
     ClaimMapping,
+    Notification,
     PluginData,
     RequestConditions,
     RequestState,
     ReviewConditions,
     Role,
     RoleConditions,
+    Schedule,
     ServerInfo,
+    Shift,
+    TimeSchedule,
     User,
     WatchInit,
     WatchMessage,
 )
-from teleport_access._proto import authservice_pb2, event_pb2, types_pb2, wrappers_pb2
+from teleport_access._proto import (
+    access_monitoring_rules_pb2,
+    authservice_pb2,
+    event_pb2,
+    types_pb2,
+    wrappers_pb2,
+)
 
 __all__ = [
     "GO_ZERO_SECONDS",
+    "KIND_ACCESS_MONITORING_RULE",
     "KIND_ACCESS_REQUEST",
     "KIND_PLUGIN_DATA",
     "access_request_from_proto",
@@ -61,6 +77,12 @@ __all__ = [
     "review_to_proto",
     "role_from_proto",
     "role_to_proto",
+    "rule_delete_event",
+    "rule_filter_from_proto",
+    "rule_filter_to_proto",
+    "rule_from_proto",
+    "rule_put_event",
+    "rule_to_proto",
     "server_info_from_proto",
     "server_info_to_proto",
     "threshold_from_proto",
@@ -74,6 +96,7 @@ __all__ = [
 #: Go's zero `time.Time` as a protobuf Timestamp's seconds (with nanos = 0).
 GO_ZERO_SECONDS = -62135596800
 KIND_ACCESS_REQUEST = "access_request"
+KIND_ACCESS_MONITORING_RULE = "access_monitoring_rule"
 KIND_PLUGIN_DATA = "plugin_data"
 KIND_WATCH_STATUS = "watch_status"
 DEFAULT_NAMESPACE = "default"
@@ -414,15 +437,17 @@ def watch_message_from_event(event: event_pb2.Event) -> WatchMessage | None:
         kinds: tuple[str, ...] = ()
         if resource == "WatchStatus":
             kinds = tuple(k.Kind for k in event.WatchStatus.Spec.Kinds)
-        return WatchInit(confirmed_kinds=kinds)
+        return WatchInit(confirmed_kinds=kinds, status_sent=resource == "WatchStatus")
     if event.Type == event_pb2.PUT and resource == "AccessRequest":
         return AccessRequestPut(request=access_request_from_proto(event.AccessRequest))
-    if (
-        event.Type == event_pb2.DELETE
-        and resource == "ResourceHeader"
-        and event.ResourceHeader.Kind == KIND_ACCESS_REQUEST
-    ):
-        return AccessRequestDelete(request_id=event.ResourceHeader.Metadata.Name)
+    if event.Type == event_pb2.PUT and resource == "AccessMonitoringRule":
+        return AccessMonitoringRulePut(rule=rule_from_proto(event.AccessMonitoringRule))
+    if event.Type == event_pb2.DELETE and resource == "ResourceHeader":
+        header = event.ResourceHeader
+        if header.Kind == KIND_ACCESS_REQUEST:
+            return AccessRequestDelete(request_id=header.Metadata.Name)
+        if header.Kind == KIND_ACCESS_MONITORING_RULE:
+            return AccessMonitoringRuleDelete(name=header.Metadata.Name)
     return None
 
 
@@ -450,5 +475,127 @@ def delete_event(request_id: str) -> event_pb2.Event:
     header.Kind = KIND_ACCESS_REQUEST
     header.Version = "v3"
     header.Metadata.Name = request_id
+    header.Metadata.Namespace = DEFAULT_NAMESPACE
+    return event
+
+
+# --- access monitoring rules --------------------------------------------------------------------
+
+
+def _schedule_from_proto(message: access_monitoring_rules_pb2.Schedule) -> Schedule:
+    if not message.HasField("time"):
+        return Schedule()
+    time = message.time
+    return Schedule(
+        time=TimeSchedule(
+            shifts=tuple(
+                Shift(weekday=shift.weekday, start=shift.start, end=shift.end)
+                for shift in time.shifts
+            ),
+            timezone=time.timezone,
+        )
+    )
+
+
+def rule_from_proto(
+    message: access_monitoring_rules_pb2.AccessMonitoringRule,
+) -> AccessMonitoringRule:
+    """Decode an `AccessMonitoringRule`; its spec is flattened into the model."""
+    spec = message.spec
+    metadata = message.metadata
+    notification = None
+    if spec.HasField("notification"):
+        notification = Notification(
+            name=spec.notification.name, recipients=tuple(spec.notification.recipients)
+        )
+    review = None
+    if spec.HasField("automatic_review"):
+        review = AutomaticReview(
+            integration=spec.automatic_review.integration,
+            decision=spec.automatic_review.decision,
+        )
+    return AccessMonitoringRule(
+        name=metadata.name,
+        subjects=tuple(spec.subjects),
+        condition=spec.condition,
+        notification=notification,
+        automatic_review=review,
+        desired_state=spec.desired_state,
+        states=tuple(spec.states),
+        schedules={name: _schedule_from_proto(value) for name, value in spec.schedules.items()},
+        description=metadata.description,
+        labels=dict(metadata.labels),
+        expires=_get_time(metadata, "expires"),
+        revision=metadata.revision,
+    )
+
+
+def rule_to_proto(rule: AccessMonitoringRule) -> access_monitoring_rules_pb2.AccessMonitoringRule:
+    """Encode a rule as Teleport stores it (kind and version filled in)."""
+    message = access_monitoring_rules_pb2.AccessMonitoringRule(
+        kind=KIND_ACCESS_MONITORING_RULE, version="v1"
+    )
+    metadata = message.metadata
+    metadata.name = rule.name
+    metadata.namespace = DEFAULT_NAMESPACE
+    metadata.description = rule.description
+    metadata.labels.update(rule.labels)
+    _set_time(metadata, "expires", rule.expires, nullable=True)
+    metadata.revision = rule.revision
+    spec = message.spec
+    spec.subjects.extend(rule.subjects)
+    spec.states.extend(rule.states)
+    spec.condition = rule.condition
+    if rule.notification is not None:
+        spec.notification.name = rule.notification.name
+        spec.notification.recipients.extend(rule.notification.recipients)
+    if rule.automatic_review is not None:
+        spec.automatic_review.integration = rule.automatic_review.integration
+        spec.automatic_review.decision = rule.automatic_review.decision
+    spec.desired_state = rule.desired_state
+    for name, schedule in rule.schedules.items():
+        target = spec.schedules[name]
+        if schedule.time is not None:
+            target.time.timezone = schedule.time.timezone
+            for shift in schedule.time.shifts:
+                target.time.shifts.add(weekday=shift.weekday, start=shift.start, end=shift.end)
+    return message
+
+
+def rule_filter_to_proto(
+    rule_filter: AccessMonitoringRuleFilter, *, page_size: int, page_token: str = ""
+) -> access_monitoring_rules_pb2.ListAccessMonitoringRulesWithFilterRequest:
+    return access_monitoring_rules_pb2.ListAccessMonitoringRulesWithFilterRequest(
+        page_size=page_size,
+        page_token=page_token,
+        subjects=list(rule_filter.subjects),
+        notification_name=rule_filter.notification_name,
+        automatic_review_name=rule_filter.automatic_review_name,
+    )
+
+
+def rule_filter_from_proto(
+    message: access_monitoring_rules_pb2.ListAccessMonitoringRulesWithFilterRequest,
+) -> AccessMonitoringRuleFilter:
+    return AccessMonitoringRuleFilter(
+        subjects=tuple(message.subjects),
+        notification_name=message.notification_name,
+        automatic_review_name=message.automatic_review_name,
+    )
+
+
+def rule_put_event(rule: access_monitoring_rules_pb2.AccessMonitoringRule) -> event_pb2.Event:
+    event = event_pb2.Event(Type=event_pb2.PUT)
+    event.AccessMonitoringRule.CopyFrom(rule)
+    return event
+
+
+def rule_delete_event(name: str) -> event_pb2.Event:
+    """The DELETE event Teleport sends for a rule: a ResourceHeader built from the key."""
+    event = event_pb2.Event(Type=event_pb2.DELETE)
+    header = event.ResourceHeader
+    header.Kind = KIND_ACCESS_MONITORING_RULE
+    header.Version = "v1"
+    header.Metadata.Name = name
     header.Metadata.Namespace = DEFAULT_NAMESPACE
     return event

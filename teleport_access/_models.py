@@ -247,11 +247,167 @@ class WatchInit:
 
     #: Kinds the server confirmed (newer servers send them in a WatchStatus); empty from older ones.
     confirmed_kinds: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    #: Whether the server sent a WatchStatus. Without one (older servers, which do not know
+    #: partial success) every requested kind is being watched.
+    status_sent: bool = False
+
+    def confirms(self, kind: str) -> bool:
+        """Whether the stream carries events of `kind` (asked for in the watch)."""
+        return not self.status_sent or kind in self.confirmed_kinds
+
+
+# -- access monitoring rules ----------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Shift:
+    """`TimeSchedule.Shift`: a weekday ("Monday") and a time span ("HH:MM", both ends in)."""
+
+    weekday: str
+    start: str
+    end: str
+
+
+def _shifts(value: Iterable[Shift]) -> tuple[Shift, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class TimeSchedule:
+    """`TimeSchedule`: shifts in an IANA time zone ("" means UTC)."""
+
+    shifts: tuple[Shift, ...] = attrs.field(default=(), converter=_shifts)
+    timezone: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Schedule:
+    """`Schedule`: when a rule applies (only time schedules exist)."""
+
+    time: TimeSchedule | None = None
+
+
+def _schedules(value: Mapping[str, Schedule]) -> dict[str, Schedule]:
+    return dict(value)
+
+
+@attrs.frozen(kw_only=True)
+class Notification:
+    """`Notification`: which plugin a rule is for (`name`) and whom it notifies."""
+
+    name: str = ""
+    #: For the PagerDuty plugin: PagerDuty service names.
+    recipients: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+
+
+@attrs.frozen(kw_only=True)
+class AutomaticReview:
+    """`AutomaticReview`: a review Teleport (`integration` "builtin") submits by itself."""
+
+    integration: str = ""
+    #: "APPROVED" or "DENIED".
+    decision: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class AccessMonitoringRule:
+    """`teleport.accessmonitoringrules.v1.AccessMonitoringRule`, its spec flattened in.
+
+    `condition` is a predicate over the subject in Teleport's access-request condition language
+    (`teleport_access.predicate`); `schedules` (Teleport 18.2.8 and newer) limit when it applies.
+    """
+
+    name: str
+    subjects: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    condition: str = ""
+    notification: Notification | None = None
+    automatic_review: AutomaticReview | None = None
+    #: "" or "reviewed".
+    desired_state: str = ""
+    states: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    schedules: Mapping[str, Schedule] = attrs.field(factory=dict, converter=_schedules)
+    description: str = ""
+    labels: Mapping[str, str] = attrs.field(factory=dict, converter=_string_map)
+    expires: datetime | None = None
+    #: The server's revision of the rule (changes with every write); "" when unknown.
+    revision: str = ""
+
+    def is_for(self, subject: str, notification_name: str) -> bool:
+        """Whether the rule notifies `notification_name` about `subject` (e.g. "access_request",
+        "pagerduty"): what a plugin's rule cache keeps."""
+        return (
+            self.notification is not None
+            and self.notification.name == notification_name
+            and subject in self.subjects
+        )
+
+
+@attrs.frozen(kw_only=True)
+class AccessMonitoringRuleFilter:
+    """What `ListAccessMonitoringRulesWithFilter` returns: rules whose subjects include every
+    one of `subjects`, and whose notification name / automatic review integration equal the
+    given ones (empty matches all)."""
+
+    subjects: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    notification_name: str = ""
+    automatic_review_name: str = ""
+
+    def matches(self, rule: AccessMonitoringRule) -> bool:
+        if self.notification_name and (
+            rule.notification is None or rule.notification.name != self.notification_name
+        ):
+            return False
+        if self.automatic_review_name and (
+            rule.automatic_review is None
+            or rule.automatic_review.integration != self.automatic_review_name
+        ):
+            return False
+        return all(subject in rule.subjects for subject in self.subjects)
+
+
+@attrs.frozen(kw_only=True)
+class AccessMonitoringRulePut:
+    """A rule was created or changed."""
+
+    rule: AccessMonitoringRule
+
+    @property
+    def name(self) -> str:
+        return self.rule.name
+
+
+@attrs.frozen(kw_only=True)
+class AccessMonitoringRuleDelete:
+    """A rule was deleted; only its name is known."""
+
+    name: str
+
+
+def _rules(value: Iterable[AccessMonitoringRule]) -> tuple[AccessMonitoringRule, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class AccessMonitoringRulesListed:
+    """Every rule (matching the watcher's filter) as listed after a (re)connect: a consumer's
+    cache is replaced by these, so a rule changed or deleted while disconnected is not missed."""
+
+    rules: tuple[AccessMonitoringRule, ...] = attrs.field(default=(), converter=_rules)
 
 
 AccessRequestEvent: TypeAlias = AccessRequestPut | AccessRequestDelete
-#: What one watch connection yields: a WatchInit first, then request events.
-WatchMessage: TypeAlias = WatchInit | AccessRequestPut | AccessRequestDelete
+#: What a watcher reports about access monitoring rules (see `AccessRequestWatcher`).
+RuleEvent: TypeAlias = (
+    AccessMonitoringRulePut | AccessMonitoringRuleDelete | AccessMonitoringRulesListed
+)
+#: What one watch connection yields: a WatchInit first, then request and rule events.
+WatchMessage: TypeAlias = (
+    WatchInit
+    | AccessRequestPut
+    | AccessRequestDelete
+    | AccessMonitoringRulePut
+    | AccessMonitoringRuleDelete
+)
 
 
 def is_older(candidate: AccessRequest, known: AccessRequest) -> bool:

@@ -22,6 +22,8 @@ from typing import Any, Self, TypeVar
 from teleport_access._client import AuthClient, LabelsArg
 from teleport_access._credentials import Identity, IdentitySource
 from teleport_access._models import (
+    AccessMonitoringRule,
+    AccessMonitoringRuleFilter,
     AccessRequest,
     AccessRequestFilter,
     PluginData,
@@ -99,6 +101,26 @@ class SyncAuthClient:
 
     def get_user(self, name: str) -> User:
         return self._run(self._client.get_user(name))
+
+    def list_access_monitoring_rules(
+        self, filter: AccessMonitoringRuleFilter | None = None, *, page_size: int = 1000
+    ) -> list[AccessMonitoringRule]:
+        return self._run(self._client.list_access_monitoring_rules(filter, page_size=page_size))
+
+    def get_access_monitoring_rule(self, name: str) -> AccessMonitoringRule:
+        return self._run(self._client.get_access_monitoring_rule(name))
+
+    def create_access_monitoring_rule(self, rule: AccessMonitoringRule) -> AccessMonitoringRule:
+        return self._run(self._client.create_access_monitoring_rule(rule))
+
+    def update_access_monitoring_rule(self, rule: AccessMonitoringRule) -> AccessMonitoringRule:
+        return self._run(self._client.update_access_monitoring_rule(rule))
+
+    def upsert_access_monitoring_rule(self, rule: AccessMonitoringRule) -> AccessMonitoringRule:
+        return self._run(self._client.upsert_access_monitoring_rule(rule))
+
+    def delete_access_monitoring_rule(self, name: str) -> None:
+        self._run(self._client.delete_access_monitoring_rule(name))
 
     def list_access_requests(
         self, filter: AccessRequestFilter | None = None, *, page_size: int = 500
@@ -207,9 +229,12 @@ class SyncAuthClient:
         kinds: Sequence[str] = ("access_request",),
         *,
         request_filter: AccessRequestFilter | None = None,
+        allow_partial_success: bool = False,
     ) -> Generator[WatchMessage, None, None]:
         """One watch stream as a blocking iterator; close it (or break out) to end the stream."""
-        stream = self._client.watch(kinds, request_filter=request_filter)
+        stream = self._client.watch(
+            kinds, request_filter=request_filter, allow_partial_success=allow_partial_success
+        )
 
         async def step() -> WatchMessage:
             return await anext(stream)

@@ -76,11 +76,17 @@ import attrs
 from teleport_access._backoff import Backoff, DecorrelatedJitter
 from teleport_access._exceptions import ConnectionProblem, TeleportError
 from teleport_access._models import (
+    AccessMonitoringRule,
+    AccessMonitoringRuleDelete,
+    AccessMonitoringRuleFilter,
+    AccessMonitoringRulePut,
+    AccessMonitoringRulesListed,
     AccessRequest,
     AccessRequestDelete,
     AccessRequestEvent,
     AccessRequestFilter,
     AccessRequestPut,
+    RuleEvent,
     WatchInit,
     WatchMessage,
 )
@@ -96,8 +102,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The only resource kind this watcher asks the Auth Service for.
+#: The resource kind this watcher is for.
 ACCESS_REQUEST_KIND: Final = "access_request"
+#: The kind it also watches when asked to follow access monitoring rules.
+ACCESS_MONITORING_RULE_KIND: Final = "access_monitoring_rule"
 
 _T = TypeVar("_T")
 
@@ -105,8 +113,10 @@ _T = TypeVar("_T")
 class WatchSource(Protocol):
     """What the watcher needs from a Teleport client; `AuthClient` provides it."""
 
-    def watch(self, kinds: Sequence[str] = ...) -> AsyncIterator[WatchMessage]:
-        """Open ONE WatchEvents stream: a `WatchInit` first, then request events.
+    def watch(
+        self, kinds: Sequence[str] = ..., *, allow_partial_success: bool = ...
+    ) -> AsyncIterator[WatchMessage]:
+        """Open ONE WatchEvents stream: a `WatchInit` first, then events of the kinds.
 
         Ends, or raises `ConnectionProblem`, when the stream drops; raises other
         `TeleportError`s when the server refuses.
@@ -117,6 +127,12 @@ class WatchSource(Protocol):
         self, filter: AccessRequestFilter | None = None
     ) -> list[AccessRequest]:
         """Every access request the caller may see (all pages)."""
+        ...
+
+    async def list_access_monitoring_rules(
+        self, filter: AccessMonitoringRuleFilter | None = None
+    ) -> list[AccessMonitoringRule]:
+        """Every access monitoring rule matching `filter` (all pages)."""
         ...
 
 
@@ -190,7 +206,11 @@ class _StreamPump:
         self._unbounded = False
 
     def buffered_ids(self) -> set[str]:
-        return {m.request_id for m in self._buffer if not isinstance(m, WatchInit)}
+        return {
+            m.request_id
+            for m in self._buffer
+            if isinstance(m, AccessRequestPut | AccessRequestDelete)
+        }
 
     async def get(self) -> WatchMessage | _EndOfStream:
         while not self._buffer:
@@ -299,6 +319,8 @@ class WatcherOptions(TypedDict, total=False):
     on_connect: Callable[[WatchInit], object] | None
     on_disconnect: Callable[[TeleportError | None], object] | None
     on_reconcile: Callable[[ReconcileStats], object] | None
+    rules: AccessMonitoringRuleFilter | None
+    on_rules: Callable[[RuleEvent], object] | None
 
 
 class AccessRequestWatcher:
@@ -326,9 +348,20 @@ class AccessRequestWatcher:
     * `on_connect(init)`, `on_disconnect(error_or_None)`, `on_reconcile(stats)`: synchronous hooks
       for metrics; an exception in a hook is logged and otherwise ignored. `on_disconnect` is
       called once for each connection that reached INIT; `None` means the consumer stopped.
+    * `rules` (None) and `on_rules`: also follow access monitoring rules. The stream then watches
+      `access_monitoring_rule` too, with `AllowPartialSuccess`, so a server (or a caller's role)
+      that cannot serve rules drops the kind from INIT instead of refusing the watch;
+      `rules_confirmed` says which it was (`init.confirmed_kinds` reaches `on_connect` too).
+      When confirmed, after every INIT the rules matching the `rules` filter are listed and
+      handed to `on_rules` as one `AccessMonitoringRulesListed` (a consumer replaces its cache
+      with it, so nothing changed while disconnected is missed), before the listing of access
+      requests; then every rule PUT/DELETE of the stream is handed to `on_rules` in stream
+      order, beside the request events `events()` yields. Rule events are not filtered: a PUT
+      of a rule that no longer matches the filter tells the consumer to drop it
+      (`AccessMonitoringRule.is_for`).
 
     State for health checks: `connected`, `ready`/`wait_ready()`, `connections`, `reconnects`,
-    `last_error`, `last_reconcile`.
+    `last_error`, `last_reconcile`, `rules_confirmed`.
     """
 
     def __init__(
@@ -346,8 +379,12 @@ class AccessRequestWatcher:
         on_connect: Callable[[WatchInit], object] | None = None,
         on_disconnect: Callable[[TeleportError | None], object] | None = None,
         on_reconcile: Callable[[ReconcileStats], object] | None = None,
+        rules: AccessMonitoringRuleFilter | None = None,
+        on_rules: Callable[[RuleEvent], object] | None = None,
     ) -> None:
         self._source = source
+        self._rules = rules
+        self._on_rules = on_rules
         self._init_timeout = init_timeout
         self._reconcile = reconcile
         self._list_timeout = list_timeout
@@ -376,6 +413,9 @@ class AccessRequestWatcher:
         self.last_reconcile: ReconcileStats | None = None
         #: Stream events dropped as stale echoes of a newer reconciled state.
         self.stale_dropped = 0
+        #: With `rules`: whether the latest INIT confirmed the rule kind (None before any INIT,
+        #: and always None without `rules`).
+        self.rules_confirmed: bool | None = None
 
     # -- observable state ---------------------------------------------------------------------
 
@@ -499,7 +539,11 @@ class AccessRequestWatcher:
     async def _connection(self) -> AsyncGenerator[AccessRequestEvent, None]:
         """One WatchEvents stream: INIT, catch-up, then live events until the stream ends."""
         # Unbounded until the catch-up is over, so the stream keeps moving while we list.
-        pump = _StreamPump(self._source.watch((ACCESS_REQUEST_KIND,)), unbounded=self._reconcile)
+        kinds: tuple[str, ...] = (ACCESS_REQUEST_KIND,)
+        if self._rules is not None:
+            kinds = (ACCESS_REQUEST_KIND, ACCESS_MONITORING_RULE_KIND)
+        stream = self._source.watch(kinds, allow_partial_success=self._rules is not None)
+        pump = _StreamPump(stream, unbounded=self._reconcile)
         pump.start()
         try:
             first = await self._within(
@@ -513,6 +557,7 @@ class AccessRequestWatcher:
                     "a watch stream must start with INIT"
                 )
             self._connected(first)
+            follow_rules = await self._list_rules(first)
 
             catch_up: _CatchUp | None = None
             if self._reconcile:
@@ -535,6 +580,10 @@ class AccessRequestWatcher:
                 if isinstance(message, WatchInit):
                     logger.warning("Ignoring a second INIT on the same watch stream")
                     continue
+                if isinstance(message, AccessMonitoringRulePut | AccessMonitoringRuleDelete):
+                    if follow_rules:
+                        self._call_hook(self._on_rules, message)
+                    continue
                 if catch_up is not None and not catch_up.admit(message):
                     self.stale_dropped += 1
                     logger.debug(
@@ -545,6 +594,43 @@ class AccessRequestWatcher:
                 yield message
         finally:
             await pump.close()
+
+    async def _list_rules(self, init: WatchInit) -> bool:
+        """With `rules`: whether this stream carries rule events; if so, list the rules and hand
+        them to `on_rules`. A refused listing is logged and rules are not followed on this
+        connection (a connection problem ends it, to be retried)."""
+        if self._rules is None:
+            return False
+        confirmed = init.confirms(ACCESS_MONITORING_RULE_KIND)
+        if confirmed != self.rules_confirmed:
+            if confirmed:
+                logger.debug("The Auth Service confirmed watching access monitoring rules")
+            else:
+                logger.info(
+                    "The Auth Service did not confirm watching %r (an older Teleport, or the "
+                    "caller may not read and list them)",
+                    ACCESS_MONITORING_RULE_KIND,
+                )
+        self.rules_confirmed = confirmed
+        if not confirmed:
+            return False
+        try:
+            rules = await self._within(
+                self._list_timeout,
+                self._source.list_access_monitoring_rules(self._rules),
+                "listing access monitoring rules timed out",
+            )
+        except TeleportError as error:
+            if isinstance(error, ConnectionProblem) or self._fail_fast:
+                raise
+            logger.error(
+                "Could not list access monitoring rules (%s); not following them on this "
+                "connection",
+                _describe(error),
+            )
+            return False
+        self._call_hook(self._on_rules, AccessMonitoringRulesListed(rules=rules))
+        return True
 
     async def _list_for_catch_up(self, pump: _StreamPump) -> _CatchUp | None:
         """List every request while the pump keeps reading the stream.

@@ -22,18 +22,19 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from . import access_monitoring_rules_pb2 as teleport_dot_accessmonitoringrules_dot_v1_dot_access__monitoring__rules__pb2
 from . import types_pb2 as teleport_dot_legacy_dot_types_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(teleport/legacy/client/proto/event.proto\x12\x05proto\x1a!teleport/legacy/types/types.proto\"\x98\x02\n\x05\x45vent\x12\x1e\n\x04Type\x18\x01 \x01(\x0e\x32\x10.proto.Operation\x12/\n\x0eResourceHeader\x18\x02 \x01(\x0b\x32\x15.types.ResourceHeaderH\x00\x12\x1d\n\x04User\x18\x08 \x01(\x0b\x32\r.types.UserV2H\x00\x12\x1d\n\x04Role\x18\t \x01(\x0b\x32\r.types.RoleV6H\x00\x12/\n\rAccessRequest\x18\x0e \x01(\x0b\x32\x16.types.AccessRequestV3H\x00\x12+\n\x0bWatchStatus\x18+ \x01(\x0b\x32\x14.types.WatchStatusV1H\x00\x42\n\n\x08ResourceJ\x04\x08\x07\x10\x08J\x04\x08\x31\x10\x32J\x04\x08?\x10@J\x04\x08\x44\x10\x45**\n\tOperation\x12\x08\n\x04INIT\x10\x00\x12\x07\n\x03PUT\x10\x01\x12\n\n\x06\x44\x45LETE\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(teleport/legacy/client/proto/event.proto\x12\x05proto\x1a?teleport/accessmonitoringrules/v1/access_monitoring_rules.proto\x1a!teleport/legacy/types/types.proto\"\xf1\x02\n\x05\x45vent\x12\x1e\n\x04Type\x18\x01 \x01(\x0e\x32\x10.proto.Operation\x12/\n\x0eResourceHeader\x18\x02 \x01(\x0b\x32\x15.types.ResourceHeaderH\x00\x12\x1d\n\x04User\x18\x08 \x01(\x0b\x32\r.types.UserV2H\x00\x12\x1d\n\x04Role\x18\t \x01(\x0b\x32\r.types.RoleV6H\x00\x12/\n\rAccessRequest\x18\x0e \x01(\x0b\x32\x16.types.AccessRequestV3H\x00\x12W\n\x14\x41\x63\x63\x65ssMonitoringRule\x18\x36 \x01(\x0b\x32\x37.teleport.accessmonitoringrules.v1.AccessMonitoringRuleH\x00\x12+\n\x0bWatchStatus\x18+ \x01(\x0b\x32\x14.types.WatchStatusV1H\x00\x42\n\n\x08ResourceJ\x04\x08\x07\x10\x08J\x04\x08\x31\x10\x32J\x04\x08?\x10@J\x04\x08\x44\x10\x45**\n\tOperation\x12\x08\n\x04INIT\x10\x00\x12\x07\n\x03PUT\x10\x01\x12\n\n\x06\x44\x45LETE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'teleport_access._proto.event_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OPERATION']._serialized_start=369
-  _globals['_OPERATION']._serialized_end=411
-  _globals['_EVENT']._serialized_start=87
-  _globals['_EVENT']._serialized_end=367
+  _globals['_OPERATION']._serialized_start=523
+  _globals['_OPERATION']._serialized_end=565
+  _globals['_EVENT']._serialized_start=152
+  _globals['_EVENT']._serialized_end=521
 # @@protoc_insertion_point(module_scope)

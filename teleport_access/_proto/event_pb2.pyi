@@ -10,6 +10,7 @@ real numbers; protobuf skips the others as unknown fields.
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from . import access_monitoring_rules_pb2 as _access_monitoring_rules_pb2
 from . import types_pb2 as _types_pb2
 import builtins as _builtins
 import sys
@@ -50,6 +51,7 @@ class Event(_message.Message):
     USER_FIELD_NUMBER: _builtins.int
     ROLE_FIELD_NUMBER: _builtins.int
     ACCESSREQUEST_FIELD_NUMBER: _builtins.int
+    ACCESSMONITORINGRULE_FIELD_NUMBER: _builtins.int
     WATCHSTATUS_FIELD_NUMBER: _builtins.int
     Type: Global___Operation.ValueType
     @_builtins.property
@@ -63,6 +65,10 @@ class Event(_message.Message):
     @_builtins.property
     def AccessRequest(self) -> _types_pb2.AccessRequestV3: ...
     @_builtins.property
+    def AccessMonitoringRule(self) -> _access_monitoring_rules_pb2.AccessMonitoringRule:
+        """Access monitoring rules (Teleport 16 and newer)."""
+
+    @_builtins.property
     def WatchStatus(self) -> _types_pb2.WatchStatusV1:
         """Sent with INIT by newer servers."""
 
@@ -74,13 +80,14 @@ class Event(_message.Message):
         User: _types_pb2.UserV2 | None = ...,
         Role: _types_pb2.RoleV6 | None = ...,
         AccessRequest: _types_pb2.AccessRequestV3 | None = ...,
+        AccessMonitoringRule: _access_monitoring_rules_pb2.AccessMonitoringRule | None = ...,
         WatchStatus: _types_pb2.WatchStatusV1 | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["AccessRequest", b"AccessRequest", "Resource", b"Resource", "ResourceHeader", b"ResourceHeader", "Role", b"Role", "User", b"User", "WatchStatus", b"WatchStatus"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["AccessMonitoringRule", b"AccessMonitoringRule", "AccessRequest", b"AccessRequest", "Resource", b"Resource", "ResourceHeader", b"ResourceHeader", "Role", b"Role", "User", b"User", "WatchStatus", b"WatchStatus"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["AccessRequest", b"AccessRequest", "Resource", b"Resource", "ResourceHeader", b"ResourceHeader", "Role", b"Role", "Type", b"Type", "User", b"User", "WatchStatus", b"WatchStatus"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["AccessMonitoringRule", b"AccessMonitoringRule", "AccessRequest", b"AccessRequest", "Resource", b"Resource", "ResourceHeader", b"ResourceHeader", "Role", b"Role", "Type", b"Type", "User", b"User", "WatchStatus", b"WatchStatus"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_Resource: _TypeAlias = _typing.Literal["ResourceHeader", "User", "Role", "AccessRequest", "WatchStatus"]  # noqa: Y015
+    _WhichOneofReturnType_Resource: _TypeAlias = _typing.Literal["ResourceHeader", "User", "Role", "AccessRequest", "AccessMonitoringRule", "WatchStatus"]  # noqa: Y015
     _WhichOneofArgType_Resource: _TypeAlias = _typing.Literal["Resource", b"Resource"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_Resource) -> _WhichOneofReturnType_Resource | None: ...
 
