@@ -137,7 +137,11 @@ def parse_certificate(
             f"{where}: expected the {role} but found a {block.label} block.", path=path
         )
     try:
-        return x509.load_der_x509_certificate(block.der)
+        cert = x509.load_der_x509_certificate(block.der)
+        # cryptography decodes names and dates lazily: read them now, so a damaged field is
+        # this error and not a ValueError from a later property access.
+        _ = (cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc)
+        return cert
     except ValueError:
         raise CredentialsError(
             f"{where}: the {role} is not a valid X.509 certificate; the file is damaged.", path=path

@@ -45,6 +45,7 @@ from teleport_access._credentials import Identity
 from teleport_access._exceptions import BadParameter, TeleportError
 from teleport_access._grpc_errors import status_code_for
 from teleport_access._models import (
+    AccessMonitoringRule,
     AccessRequest,
     AccessReview,
     AccessReviewThreshold,
@@ -54,7 +55,17 @@ from teleport_access._models import (
     ServerInfo,
     User,
 )
-from teleport_access._proto import authservice_pb2, authservice_pb2_grpc, event_pb2, types_pb2
+from teleport_access._proto import (
+    access_monitoring_rules_pb2,
+    access_monitoring_rules_service_pb2_grpc,
+    authservice_pb2,
+    authservice_pb2_grpc,
+    event_pb2,
+    types_pb2,
+    users_service_pb2,
+    users_service_pb2_grpc,
+)
+from teleport_access.testing._fake_rules import VERBS
 from teleport_access.testing._fake_state import Caller, FakeAuthState, WatchFilter
 from teleport_access.testing._pki import TestCertificateAuthority
 
@@ -78,9 +89,31 @@ METHODS = (
     "UpdatePluginData",
     "GetUser",
     "GetRole",
+    "ListAccessMonitoringRules",
+    "ListAccessMonitoringRulesWithFilter",
+    "GetAccessMonitoringRule",
+    "CreateAccessMonitoringRule",
+    "UpdateAccessMonitoringRule",
+    "UpsertAccessMonitoringRule",
+    "DeleteAccessMonitoringRule",
+    "UsersService/GetUser",
 )
+#: The gRPC service of each method that is not `proto.AuthService`'s.
+_SERVICES = {
+    **{
+        name: "teleport.accessmonitoringrules.v1.AccessMonitoringRulesService"
+        for name in METHODS
+        if "AccessMonitoringRule" in name
+    },
+    "UsersService/GetUser": "teleport.users.v1.UsersService",
+}
 #: Kinds a watch may ask for; access_request is the one plugins use.
-WATCHABLE_KINDS = (convert.KIND_ACCESS_REQUEST, "role", "user")
+WATCHABLE_KINDS = (
+    convert.KIND_ACCESS_REQUEST,
+    convert.KIND_ACCESS_MONITORING_RULE,
+    "role",
+    "user",
+)
 #: The name the in-process helpers act under (an admin, like `tctl` on the Auth host).
 RULER = "fake-auth-admin"
 
@@ -123,6 +156,8 @@ class _WatchStream:
             return flt.matches(convert.access_request_from_proto(event.AccessRequest))
         if resource == "ResourceHeader":  # DELETE: never filtered
             return event.ResourceHeader.Kind in self.kinds
+        if resource == "AccessMonitoringRule":
+            return convert.KIND_ACCESS_MONITORING_RULE in self.kinds
         if resource == "Role":
             return "role" in self.kinds
         if resource == "User":
@@ -183,6 +218,9 @@ class FakeAuthServer:
         self.advanced_access_workflows = advanced_access_workflows
         #: False emulates older servers whose INIT event carries no WatchStatus.
         self.send_watch_status = send_watch_status
+        #: The kinds a watch may ask for; remove `access_monitoring_rule` to emulate a Teleport
+        #: older than 16 (a partial-success watch then drops it from INIT).
+        self.watchable_kinds: set[str] = set(WATCHABLE_KINDS)
         self.state = FakeAuthState(
             clock=clock,
             pending_ttl=pending_ttl,
@@ -224,6 +262,10 @@ class FakeAuthServer:
         self._loop = asyncio.get_running_loop()
         server = grpc.aio.server()
         authservice_pb2_grpc.add_AuthServiceServicer_to_server(_Servicer(self), server)
+        access_monitoring_rules_service_pb2_grpc.add_AccessMonitoringRulesServiceServicer_to_server(
+            _RulesServicer(self), server
+        )
+        users_service_pb2_grpc.add_UsersServiceServicer_to_server(_UsersServicer(self), server)
         key_pem, cert_pem = self.ca.issue_server_credentials()
         credentials = grpc.ssl_server_credentials(
             [(key_pem, cert_pem)],
@@ -657,6 +699,48 @@ class FakeAuthServer:
 
         return await self.wait_for(check, timeout=timeout, what=f"{count} call(s) to {method}")
 
+    # --- access monitoring rules and permissions -------------------------------------------------
+
+    def create_rule(self, rule: AccessMonitoringRule) -> AccessMonitoringRule:
+        """Create a rule as the admin would (`tctl create`); watchers see a PUT."""
+        return convert.rule_from_proto(self.state.rules.create(convert.rule_to_proto(rule)))
+
+    def update_rule(self, rule: AccessMonitoringRule) -> AccessMonitoringRule:
+        return convert.rule_from_proto(self.state.rules.update(convert.rule_to_proto(rule)))
+
+    def upsert_rule(self, rule: AccessMonitoringRule) -> AccessMonitoringRule:
+        return convert.rule_from_proto(self.state.rules.upsert(convert.rule_to_proto(rule)))
+
+    def delete_rule(self, name: str) -> None:
+        """Delete a rule; watchers see a DELETE carrying only its name."""
+        self.state.rules.delete(name)
+
+    def get_rule(self, name: str) -> AccessMonitoringRule | None:
+        try:
+            return convert.rule_from_proto(self.state.rules.get(name))
+        except TeleportError:
+            return None
+
+    def rules(self) -> list[AccessMonitoringRule]:
+        """Every stored rule, by name."""
+        return self.state.rules.models()
+
+    def deny_resource(self, user: str, kind: str, verbs: Sequence[str] = VERBS) -> None:
+        """Refuse `user` the `verbs` on resources of `kind`, as a role without that rule would:
+        e.g. `deny_resource("access-plugin", "access_monitoring_rule")` (the watch then drops
+        the kind with partial success, listing answers AccessDenied) or
+        `deny_resource("access-plugin", "user", ["read"])` (GetUser answers AccessDenied)."""
+        self.state.permissions.deny(user, kind, verbs)
+
+    def allow_resource(self, user: str, kind: str, verbs: Sequence[str] = VERBS) -> None:
+        """Undo `deny_resource`."""
+        self.state.permissions.allow(user, kind, verbs)
+
+    def _read_user(self, caller: Caller, name: str) -> User:
+        if not caller.admin:
+            self.state.permissions.check(caller.name, "user", "read")
+        return self.state.get_user(name)
+
     # --- used by the servicer ---------------------------------------------------------------------
 
     def _caller(self, context: grpc.aio.ServicerContext[Any, Any]) -> Caller:
@@ -695,9 +779,10 @@ class FakeAuthServer:
                     + (f": {lock_message}" if lock_message else ""),
                 )
             elif method in self._unimplemented:
+                service = _SERVICES.get(method, "proto.AuthService")
                 failure = (
                     grpc.StatusCode.UNIMPLEMENTED,
-                    f"unknown method {method} for service proto.AuthService",
+                    f"unknown method {method.rpartition('/')[2]} for service {service}",
                 )
             else:
                 queue = self._failures.get(method)
@@ -729,18 +814,30 @@ class FakeAuthServer:
         self._record(method, caller, request, "OK")
         return result
 
-    def _parse_watch(self, request: authservice_pb2.Watch) -> dict[str, WatchFilter]:
+    def _parse_watch(
+        self, request: authservice_pb2.Watch, caller: Caller
+    ) -> dict[str, WatchFilter]:
         kinds: dict[str, WatchFilter] = {}
         for kind in request.Kinds:
-            if kind.Kind not in WATCHABLE_KINDS:
+            if kind.Kind not in self.watchable_kinds:
                 if request.AllowPartialSuccess:
                     continue
                 raise BadParameter(f"watching {kind.Kind!r} is not supported")
+            if not caller.admin:
+                try:
+                    # Teleport checks read and list of the kind before it adds a watcher.
+                    self.state.permissions.check(caller.name, kind.Kind, "read", "list")
+                except TeleportError:
+                    if request.AllowPartialSuccess:
+                        continue
+                    raise
             if kind.Kind == convert.KIND_ACCESS_REQUEST:
                 kinds[kind.Kind] = WatchFilter.parse(dict(kind.Filter))
             else:
                 kinds[kind.Kind] = WatchFilter()
         if not kinds:
+            if request.AllowPartialSuccess and request.Kinds:
+                raise BadParameter("none of the requested kinds can be watched")
             raise BadParameter("missing parameter Kinds")
         return kinds
 
@@ -753,7 +850,7 @@ class FakeAuthServer:
             self._record("WatchEvents", caller, request, failure[0].name)
             await context.abort(failure[0], failure[1])
         try:
-            kinds = self._parse_watch(request)
+            kinds = self._parse_watch(request, caller)
         except TeleportError as exc:
             code = status_code_for(exc)
             self._record("WatchEvents", caller, request, code.name)
@@ -952,7 +1049,7 @@ class _Servicer(authservice_pb2_grpc.AuthServiceServicer):
             "GetUser",
             request,
             context,
-            lambda _: convert.user_to_proto(self.state.get_user(request.Name)),
+            lambda caller: convert.user_to_proto(self.fake._read_user(caller, request.Name)),
         )
 
     async def GetRole(
@@ -966,3 +1063,126 @@ class _Servicer(authservice_pb2_grpc.AuthServiceServicer):
             context,
             lambda _: convert.role_to_proto(self.state.get_role(request.Name)),
         )
+
+
+class _RulesServicer(access_monitoring_rules_service_pb2_grpc.AccessMonitoringRulesServiceServicer):
+    """teleport.accessmonitoringrules.v1.AccessMonitoringRulesService over `FakeRuleStore`."""
+
+    def __init__(self, fake: FakeAuthServer) -> None:
+        self.fake = fake
+        self.rules = fake.state.rules
+
+    def _check(self, caller: Caller, *verbs: str) -> None:
+        if not caller.admin:
+            self.fake.state.permissions.check(
+                caller.name, convert.KIND_ACCESS_MONITORING_RULE, *verbs
+            )
+
+    async def ListAccessMonitoringRules(
+        self,
+        request: access_monitoring_rules_pb2.ListAccessMonitoringRulesRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> access_monitoring_rules_pb2.ListAccessMonitoringRulesResponse:
+        def handle(caller: Caller) -> access_monitoring_rules_pb2.ListAccessMonitoringRulesResponse:
+            self._check(caller, "list", "read")
+            page = self.rules.page(None, request.page_size, request.page_token)
+            return access_monitoring_rules_pb2.ListAccessMonitoringRulesResponse(
+                rules=page.rules, next_page_token=page.next_page_token
+            )
+
+        return await self.fake._unary("ListAccessMonitoringRules", request, context, handle)
+
+    async def ListAccessMonitoringRulesWithFilter(
+        self,
+        request: access_monitoring_rules_pb2.ListAccessMonitoringRulesWithFilterRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> access_monitoring_rules_pb2.ListAccessMonitoringRulesWithFilterResponse:
+        def handle(
+            caller: Caller,
+        ) -> access_monitoring_rules_pb2.ListAccessMonitoringRulesWithFilterResponse:
+            self._check(caller, "list", "read")
+            page = self.rules.page(
+                convert.rule_filter_from_proto(request), request.page_size, request.page_token
+            )
+            return access_monitoring_rules_pb2.ListAccessMonitoringRulesWithFilterResponse(
+                rules=page.rules, next_page_token=page.next_page_token
+            )
+
+        return await self.fake._unary(
+            "ListAccessMonitoringRulesWithFilter", request, context, handle
+        )
+
+    async def GetAccessMonitoringRule(
+        self,
+        request: access_monitoring_rules_pb2.GetAccessMonitoringRuleRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> access_monitoring_rules_pb2.AccessMonitoringRule:
+        def handle(caller: Caller) -> access_monitoring_rules_pb2.AccessMonitoringRule:
+            self._check(caller, "read")
+            return self.rules.get(request.name)
+
+        return await self.fake._unary("GetAccessMonitoringRule", request, context, handle)
+
+    async def CreateAccessMonitoringRule(
+        self,
+        request: access_monitoring_rules_pb2.CreateAccessMonitoringRuleRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> access_monitoring_rules_pb2.AccessMonitoringRule:
+        def handle(caller: Caller) -> access_monitoring_rules_pb2.AccessMonitoringRule:
+            self._check(caller, "create")
+            return self.rules.create(request.rule)
+
+        return await self.fake._unary("CreateAccessMonitoringRule", request, context, handle)
+
+    async def UpdateAccessMonitoringRule(
+        self,
+        request: access_monitoring_rules_pb2.UpdateAccessMonitoringRuleRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> access_monitoring_rules_pb2.AccessMonitoringRule:
+        def handle(caller: Caller) -> access_monitoring_rules_pb2.AccessMonitoringRule:
+            self._check(caller, "update")
+            return self.rules.update(request.rule)
+
+        return await self.fake._unary("UpdateAccessMonitoringRule", request, context, handle)
+
+    async def UpsertAccessMonitoringRule(
+        self,
+        request: access_monitoring_rules_pb2.UpsertAccessMonitoringRuleRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> access_monitoring_rules_pb2.AccessMonitoringRule:
+        def handle(caller: Caller) -> access_monitoring_rules_pb2.AccessMonitoringRule:
+            self._check(caller, "create", "update")
+            return self.rules.upsert(request.rule)
+
+        return await self.fake._unary("UpsertAccessMonitoringRule", request, context, handle)
+
+    async def DeleteAccessMonitoringRule(
+        self,
+        request: access_monitoring_rules_pb2.DeleteAccessMonitoringRuleRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> empty_pb2.Empty:
+        def handle(caller: Caller) -> empty_pb2.Empty:
+            self._check(caller, "delete")
+            self.rules.delete(request.name)
+            return empty_pb2.Empty()
+
+        return await self.fake._unary("DeleteAccessMonitoringRule", request, context, handle)
+
+
+class _UsersServicer(users_service_pb2_grpc.UsersServiceServicer):
+    """teleport.users.v1.UsersService/GetUser."""
+
+    def __init__(self, fake: FakeAuthServer) -> None:
+        self.fake = fake
+
+    async def GetUser(
+        self,
+        request: users_service_pb2.GetUserRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> users_service_pb2.GetUserResponse:
+        def handle(caller: Caller) -> users_service_pb2.GetUserResponse:
+            name = caller.name if request.current_user else request.name
+            user = self.fake._read_user(caller, name)
+            return users_service_pb2.GetUserResponse(user=convert.user_to_proto(user))
+
+        return await self.fake._unary("UsersService/GetUser", request, context, handle)

@@ -55,6 +55,7 @@ from teleport_access._models import (
     User,
 )
 from teleport_access._proto import event_pb2, types_pb2
+from teleport_access.testing._fake_rules import FakeRuleStore, Permissions
 
 __all__ = ["Caller", "FakeAuthState", "ListPage", "Subscriber", "WatchFilter"]
 
@@ -196,6 +197,10 @@ class FakeAuthState:
         self._subscribers: list[Subscriber] = []
         #: Bumped on every change; lets observers wait for "something happened".
         self.version = 0
+        #: Access monitoring rules (their own store, under the same lock and event stream).
+        self.rules = FakeRuleStore(self._lock, self._publish)
+        #: What tests denied callers (resource kinds and verbs); everything else is allowed.
+        self.permissions = Permissions()
 
     # --- subscribers ----------------------------------------------------------------------------
 

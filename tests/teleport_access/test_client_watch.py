@@ -30,7 +30,9 @@ async def test_watch_yields_init_then_put_on_create_update_and_delete(
 ) -> None:
     stream = auth_client.watch()
     async with contextlib.aclosing(stream):
-        assert await _next(stream) == WatchInit(confirmed_kinds=("access_request",))
+        assert await _next(stream) == WatchInit(
+            confirmed_kinds=("access_request",), status_sent=True
+        )
         request = fake_auth.create_request("alice", ["admin"])
         put = await _next(stream)
         assert put == AccessRequestPut(request=request)

@@ -262,7 +262,7 @@ def test_init_with_watch_status_lists_the_confirmed_kinds() -> None:
     decoded = convert.watch_message_from_event(
         event_pb2.Event.FromString(event.SerializeToString())
     )
-    assert decoded == WatchInit(confirmed_kinds=("access_request",))
+    assert decoded == WatchInit(confirmed_kinds=("access_request",), status_sent=True)
 
 
 def test_put_event_decodes_as_access_request_put() -> None:

@@ -21,6 +21,7 @@ from teleport_access._models import (
     AccessRequestDelete,
     AccessRequestPut,
     RequestState,
+    Role,
     WatchInit,
 )
 from teleport_access._sync import SyncAuthClient
@@ -67,12 +68,13 @@ async def test_a_delay_applies_to_every_method_when_none_is_named(
 async def test_an_unimplemented_method_can_be_switched_back_on(
     fake_auth: FakeAuthServer, auth_client: AuthClient
 ) -> None:
-    fake_auth.set_unimplemented("GetUser")
-    with pytest.raises(APIError, match="unknown method GetUser") as caught:
-        await auth_client.get_user("access-plugin")
+    fake_auth.add_role(Role(name="editor"))
+    fake_auth.set_unimplemented("GetRole")
+    with pytest.raises(APIError, match="unknown method GetRole") as caught:
+        await auth_client.get_role("editor")
     assert caught.value.code == "UNIMPLEMENTED"
-    fake_auth.set_unimplemented("GetUser", False)
-    assert (await auth_client.get_user("access-plugin")).name == "access-plugin"
+    fake_auth.set_unimplemented("GetRole", False)
+    assert (await auth_client.get_role("editor")).name == "editor"
 
 
 async def test_a_locked_user_is_refused_until_unlocked(

@@ -6,7 +6,18 @@ from __future__ import annotations
 import pytest
 from google.protobuf.descriptor import FieldDescriptor
 
-from teleport_access._proto import authservice_pb2, event_pb2, types_pb2, wrappers_pb2
+from teleport_access._proto import (
+    access_monitoring_rules_pb2,
+    authservice_pb2,
+    event_pb2,
+    metadata_pb2,
+    types_pb2,
+    users_service_pb2,
+    wrappers_pb2,
+)
+
+AMR = access_monitoring_rules_pb2
+AMR_PACKAGE = "teleport.accessmonitoringrules.v1"
 
 # (message class, field name, number, type); the type column catches e.g. int64 vs Timestamp.
 TS = "google.protobuf.Timestamp"
@@ -64,6 +75,50 @@ FIELDS = [
     (authservice_pb2.ListAccessRequestsRequest, "StartKey", 5, "string"),
     (authservice_pb2.ListAccessRequestsResponse, "NextKey", 2, "string"),
     (wrappers_pb2.LabelValues, "Values", 1, "wrappers.LabelValues.ValuesEntry"),
+    # Access monitoring rules (api/proto/teleport/accessmonitoringrules/v1, header/v1, users/v1).
+    (event_pb2.Event, "AccessMonitoringRule", 54, f"{AMR_PACKAGE}.AccessMonitoringRule"),
+    (authservice_pb2.Watch, "AllowPartialSuccess", 2, "bool"),
+    (AMR.AccessMonitoringRule, "metadata", 1, "teleport.header.v1.Metadata"),
+    (AMR.AccessMonitoringRule, "kind", 2, "string"),
+    (AMR.AccessMonitoringRule, "version", 4, "string"),
+    (AMR.AccessMonitoringRule, "spec", 5, f"{AMR_PACKAGE}.AccessMonitoringRuleSpec"),
+    (AMR.AccessMonitoringRuleSpec, "subjects", 1, "string"),
+    (AMR.AccessMonitoringRuleSpec, "states", 2, "string"),
+    (AMR.AccessMonitoringRuleSpec, "condition", 3, "string"),
+    (AMR.AccessMonitoringRuleSpec, "notification", 4, f"{AMR_PACKAGE}.Notification"),
+    (AMR.AccessMonitoringRuleSpec, "automatic_review", 6, f"{AMR_PACKAGE}.AutomaticReview"),
+    (AMR.AccessMonitoringRuleSpec, "desired_state", 7, "string"),
+    (
+        AMR.AccessMonitoringRuleSpec,
+        "schedules",
+        8,
+        f"{AMR_PACKAGE}.AccessMonitoringRuleSpec.SchedulesEntry",
+    ),
+    (AMR.Notification, "name", 1, "string"),
+    (AMR.Notification, "recipients", 2, "string"),
+    (AMR.AutomaticReview, "integration", 1, "string"),
+    (AMR.AutomaticReview, "decision", 2, "string"),
+    (AMR.Schedule, "time", 1, f"{AMR_PACKAGE}.TimeSchedule"),
+    (AMR.TimeSchedule, "shifts", 1, f"{AMR_PACKAGE}.TimeSchedule.Shift"),
+    (AMR.TimeSchedule, "timezone", 2, "string"),
+    (AMR.TimeSchedule.Shift, "weekday", 1, "string"),
+    (AMR.TimeSchedule.Shift, "start", 2, "string"),
+    (AMR.TimeSchedule.Shift, "end", 3, "string"),
+    (AMR.GetAccessMonitoringRuleRequest, "name", 1, "string"),
+    (AMR.ListAccessMonitoringRulesRequest, "page_size", 1, "int64"),
+    (AMR.ListAccessMonitoringRulesRequest, "page_token", 2, "string"),
+    (AMR.ListAccessMonitoringRulesWithFilterRequest, "subjects", 3, "string"),
+    (AMR.ListAccessMonitoringRulesWithFilterRequest, "notification_name", 4, "string"),
+    (AMR.ListAccessMonitoringRulesWithFilterRequest, "automatic_review_name", 6, "string"),
+    (AMR.ListAccessMonitoringRulesWithFilterResponse, "next_page_token", 2, "string"),
+    (metadata_pb2.Metadata, "name", 1, "string"),
+    (metadata_pb2.Metadata, "labels", 5, "teleport.header.v1.Metadata.LabelsEntry"),
+    (metadata_pb2.Metadata, "expires", 6, TS),
+    (metadata_pb2.Metadata, "revision", 8, "string"),
+    (users_service_pb2.GetUserRequest, "name", 1, "string"),
+    (users_service_pb2.GetUserRequest, "current_user", 2, "bool"),
+    (users_service_pb2.GetUserRequest, "with_secrets", 3, "bool"),
+    (users_service_pb2.GetUserResponse, "user", 1, "types.UserV2"),
 ]
 
 
@@ -103,3 +158,51 @@ def test_unknown_event_members_are_skipped_without_error() -> None:
 def test_request_state_values_match_teleport() -> None:
     assert [types_pb2.NONE, types_pb2.PENDING, types_pb2.APPROVED, types_pb2.DENIED] == [0, 1, 2, 3]
     assert types_pb2.PROMOTED == 4
+
+
+def test_a_rule_round_trips_through_its_wire_form() -> None:
+    from teleport_access import (
+        AccessMonitoringRule,
+        AutomaticReview,
+        Notification,
+        Schedule,
+        Shift,
+        TimeSchedule,
+    )
+    from teleport_access._convert import rule_from_proto, rule_to_proto
+
+    rule = AccessMonitoringRule(
+        name="r",
+        subjects=("access_request",),
+        condition="true",
+        notification=Notification(name="pagerduty", recipients=("A",)),
+        automatic_review=AutomaticReview(integration="builtin", decision="DENIED"),
+        desired_state="reviewed",
+        schedules={
+            "s": Schedule(
+                time=TimeSchedule(shifts=(Shift(weekday="Monday", start="09:00", end="17:00"),))
+            )
+        },
+        labels={"env": "prod"},
+        revision="abc",
+    )
+    wire = rule_to_proto(rule)
+    assert wire.kind == "access_monitoring_rule"
+    assert wire.version == "v1"
+    assert rule_from_proto(AMR.AccessMonitoringRule.FromString(wire.SerializeToString())) == rule
+
+
+def test_rule_events_decode_as_rule_puts_and_deletes() -> None:
+    from teleport_access import AccessMonitoringRuleDelete, AccessMonitoringRulePut
+    from teleport_access._convert import (
+        rule_delete_event,
+        rule_put_event,
+        rule_to_proto,
+        watch_message_from_event,
+    )
+    from teleport_access._models import AccessMonitoringRule
+
+    put = watch_message_from_event(rule_put_event(rule_to_proto(AccessMonitoringRule(name="r"))))
+    assert isinstance(put, AccessMonitoringRulePut)
+    assert put.name == "r"
+    assert watch_message_from_event(rule_delete_event("r")) == AccessMonitoringRuleDelete(name="r")

@@ -306,7 +306,7 @@ async def test_a_failing_hook_is_logged_and_does_not_stop_the_watcher(
 async def test_unconfirmed_kind_is_warned_about(
     vtime: VirtualTime, caplog: pytest.LogCaptureFixture
 ) -> None:
-    source = ScriptedSource([[WatchInit(confirmed_kinds=("role",)), put("a")]])
+    source = ScriptedSource([[WatchInit(confirmed_kinds=("role",), status_sent=True), put("a")]])
     watcher, _ = make_watcher(source, vtime)
     await take(watcher, 1)
     assert any("did not confirm" in r.getMessage() for r in caplog.records)

@@ -238,7 +238,7 @@ def delete(request_id: str, *, reconciled: bool = False) -> AccessRequestDelete:
     return AccessRequestDelete(request_id=request_id, reconciled=reconciled)
 
 
-INIT = WatchInit(confirmed_kinds=("access_request",))
+INIT = WatchInit(confirmed_kinds=("access_request",), status_sent=True)
 
 
 class UpperBoundRandom(random.Random):
