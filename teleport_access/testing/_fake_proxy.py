@@ -53,10 +53,7 @@ from teleport_access._alpn import (
     ALPN_AUTH_PREFIX,
     ALPN_HTTP11,
     ALPN_TELEPORT_PREFIX,
-    ClientHello,
-    ClientHelloError,
     cluster_from_auth_protocol,
-    parse_client_hello,
 )
 from teleport_access._route import ConnectOptions, split_address
 from teleport_access._streams import (
@@ -70,6 +67,7 @@ from teleport_access._streams import (
     WebSocketStream,
     close_server,
 )
+from teleport_access.testing._client_hello import ClientHello, ClientHelloError, parse_client_hello
 
 __all__ = ["FakeProxy", "ObservedConnection"]
 
