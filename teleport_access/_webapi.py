@@ -122,8 +122,8 @@ async def upgrade(
     tunnel = http.switched_stream()
     chosen = (header(head, "Upgrade") or "").lower()
     if chosen == UPGRADE_WEBSOCKET:
-        # wsproto's own handshake would refuse a legacy answer, so the two checks it would
-        # make on a WebSocket one are made here; wsproto does the framing from now on.
+        # wsproto's client handshake would refuse the legacy answers, so the WebSocket answer
+        # is checked here (sub-protocol, accept token); wsproto frames from now on.
         if header(head, "Sec-WebSocket-Protocol") != wanted:
             raise TransportError("WebSocket upgrade: the server chose another sub-protocol")
         if header(head, "Sec-WebSocket-Accept") != generate_accept_token(key).decode("ascii"):

@@ -14,6 +14,8 @@
   with sub-protocol ``alpn``/``alpn-ping``, or the legacy ``Upgrade: alpn`` / ``alpn-ping`` with
   the 4-byte Ping framing) is routed like a new TLS-routing connection, and ``alpn-ping``
   tunnels get keepalive pings every `ping_interval` seconds.
+* Its HTTP is h11's (server side), its WebSocket handshake and framing wsproto's; the
+  ClientHello reader is `_client_hello`, which only this fake needs.
 * ``l7_load_balancer=True`` puts a TLS-terminating load balancer in front: every connection is
   answered with the web certificate, whatever its ALPN, so direct TLS routing fails and clients
   must use the connection upgrade.
