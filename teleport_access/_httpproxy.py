@@ -27,14 +27,8 @@ from collections.abc import Mapping
 
 import attrs
 
-from teleport_access import _http1
-from teleport_access._streams import (
-    ByteStream,
-    PrefixedStream,
-    SocketStream,
-    TLSStream,
-    TransportError,
-)
+from teleport_access._http1 import HTTP1Client, status_text
+from teleport_access._streams import ByteStream, SocketStream, TLSStream, TransportError
 from teleport_access._version import __version__
 
 __all__ = ["HTTPProxy", "connect", "proxy_for"]
@@ -174,21 +168,13 @@ async def connect(proxy: HTTPProxy, host: str, port: int) -> ByteStream:
         if proxy.username or proxy.password:
             token = base64.b64encode(f"{proxy.username}:{proxy.password}".encode()).decode()
             headers.append(("Proxy-Authorization", f"Basic {token}"))
-        await stream.write(_http1.encode_request("CONNECT", target, tuple(headers)))
-        buffer = b""
-        while (length := _http1.head_length(buffer)) is None:
-            chunk = await stream.read()
-            if not chunk:
-                raise TransportError(f"the HTTP proxy {proxy} closed the connection")
-            buffer += chunk
-        head = _http1.parse_response_head(buffer[:length])
-        if not 200 <= head.status < 300:
+        http = HTTP1Client(stream, f"the HTTP proxy {proxy}")
+        head = await http.request("CONNECT", target, headers)
+        if not 200 <= head.status_code < 300:
             raise TransportError(
-                f"the HTTP proxy {proxy} refused CONNECT {target}: "
-                f"HTTP {head.status} {head.reason}".rstrip()
+                f"the HTTP proxy {proxy} refused CONNECT {target}: {status_text(head)}"
             )
     except BaseException:
         await stream.aclose()
         raise
-    rest = buffer[length:]
-    return PrefixedStream(rest, stream) if rest else stream
+    return http.switched_stream()

@@ -38,7 +38,6 @@ from teleport_access import _httpproxy, _webapi
 from teleport_access._alpn import ALPN_H2, ALPN_HTTP11, API_DOMAIN, auth_alpn_protocols
 from teleport_access._credentials import Identity, IdentitySource
 from teleport_access._exceptions import ConnectionProblem
-from teleport_access._http1 import HTTPFormatError
 from teleport_access._streams import ByteStream, SocketStream, TLSStream, TransportError
 
 __all__ = [
@@ -313,7 +312,7 @@ async def _tcp(host: str, port: int, http_proxy: _httpproxy.HTTPProxy | None) ->
             raise _DialFailure("connect", exc) from exc
     try:
         return await _httpproxy.connect(http_proxy, host, port)
-    except (OSError, ssl.SSLError, TransportError, HTTPFormatError) as exc:
+    except (OSError, ssl.SSLError, TransportError) as exc:
         raise _DialFailure(
             "connect", f"through the HTTP proxy {http_proxy}: {_describe_cause(exc)}"
         ) from exc
@@ -410,7 +409,7 @@ class RouteDialer:
                 inner, framing = await _webapi.upgrade(
                     web, _host_header(self._host, self._port), ping=self._upgrade_ping
                 )
-            except (TransportError, HTTPFormatError, OSError, ssl.SSLError) as exc:
+            except (TransportError, OSError, ssl.SSLError) as exc:
                 raise _DialFailure("upgrade", exc) from exc
             opened.append(inner)
             self.last_upgrade = framing
@@ -455,7 +454,7 @@ async def fetch_proxy_info(
             f"{what}: {_STAGE_TEXT[failure.stage]}: {_describe_cause(failure.cause)}",
             address=address,
         ) from _cause_exception(failure)
-    except (TransportError, HTTPFormatError, OSError, ssl.SSLError) as exc:
+    except (TransportError, OSError, ssl.SSLError) as exc:
         raise ConnectionProblem(f"{what}: {_describe_cause(exc)}", address=address) from exc
     finally:
         if stream is not None:

@@ -18,12 +18,18 @@ translates them into `ConnectionProblem` in one place.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import socket
 import ssl
 from typing import Protocol
 
-from teleport_access import _pingconn, _websocket
+import wsproto
+import wsproto.connection
+import wsproto.events
+import wsproto.utilities
+
+from teleport_access import _pingconn
 
 #: How much one `read` asks for by default.
 READ_SIZE = 64 * 1024
@@ -236,68 +242,72 @@ class PingFramedStream:
 
 
 class WebSocketStream:
-    """A byte stream carried in WebSocket binary frames (``/webapi/connectionupgrade``).
+    """A byte stream carried in WebSocket binary messages (``/webapi/connectionupgrade``).
 
-    Pings are answered with pongs; a Close frame ends the stream.
+    wsproto does the framing: masking, fragments, control frames, the close handshake. Pings
+    are answered with pongs; a Close ends the stream and is answered; a framing error is a
+    `TransportError` naming what wsproto found.
     """
 
     def __init__(self, inner: ByteStream, *, client_side: bool) -> None:
         self._inner = inner
-        self._client_side = client_side
-        self._decoder = _websocket.FrameDecoder(expect_masked=not client_side)
-        self._pending: list[bytes] = []
-        self._closed_by_peer = False
-        self._close_sent = False
+        self._ws = wsproto.connection.Connection(
+            wsproto.ConnectionType.CLIENT if client_side else wsproto.ConnectionType.SERVER
+        )
+        self._pending: collections.deque[bytes] = collections.deque()
+        self._ended = False
         self.pings_received = 0
 
     async def read(self, max_bytes: int = READ_SIZE) -> bytes:
         while not self._pending:
-            if self._closed_by_peer:
+            if self._ended:
                 return b""
             chunk = await self._inner.read(max_bytes)
-            if not chunk:
-                return b""  # the transport ended without a Close frame
-            try:
-                frames = self._decoder.feed(chunk)
-            except _websocket.WebSocketError as exc:
-                raise TransportError(f"WebSocket tunnel: {exc}") from exc
-            for frame in frames:
-                await self._handle(frame)
-        return self._pending.pop(0)
+            self._ws.receive_data(chunk or None)  # None: the transport ended without a Close
+            for event in self._ws.events():
+                await self._handle(event)
+        return self._pending.popleft()
 
-    async def _handle(self, frame: _websocket.Frame) -> None:
-        op = _websocket.Opcode
-        if frame.opcode in (op.BINARY, op.CONTINUATION):
-            if frame.payload:
-                self._pending.append(frame.payload)
-        elif frame.opcode == op.PING:
+    async def _handle(self, event: wsproto.events.Event) -> None:
+        if isinstance(event, wsproto.events.BytesMessage):
+            if event.data:
+                self._pending.append(bytes(event.data))
+        elif isinstance(event, wsproto.events.Ping):
             self.pings_received += 1
-            await self._send(op.PONG, frame.payload)
-        elif frame.opcode == op.CLOSE:
-            self._closed_by_peer = True
-            if not self._close_sent:
-                self._close_sent = True
-                with contextlib.suppress(OSError, ssl.SSLError):
-                    await self._send(op.CLOSE, frame.payload[:2])
-        elif frame.opcode == op.TEXT:
+            await self._send(event.response())
+        elif isinstance(event, wsproto.events.CloseConnection):
+            self._ended = True
+            state = self._ws.state
+            if state is wsproto.connection.ConnectionState.OPEN:
+                # wsproto reports a framing error as a close it wants us to send.
+                with contextlib.suppress(OSError, ssl.SSLError, TransportError):
+                    await self._send(event)
+                raise TransportError(f"WebSocket tunnel: {event.reason or event.code}")
+            if state is wsproto.connection.ConnectionState.REMOTE_CLOSING:
+                with contextlib.suppress(OSError, ssl.SSLError, TransportError):
+                    await self._send(event.response())
+        elif isinstance(event, wsproto.events.TextMessage):
             raise TransportError("WebSocket tunnel: unexpected text frame")
-        # PONG: the answer to a ping we sent; nothing to do.
+        # Pong: the answer to a ping we sent; nothing to do.
 
-    async def _send(self, opcode: _websocket.Opcode, payload: bytes) -> None:
-        await self._inner.write(_websocket.encode_frame(opcode, payload, masked=self._client_side))
+    async def _send(self, event: wsproto.events.Event) -> None:
+        try:
+            data = self._ws.send(event)
+        except wsproto.utilities.LocalProtocolError as exc:
+            raise TransportError(f"WebSocket tunnel: {exc}") from exc
+        await self._inner.write(data)
 
     async def write(self, data: bytes) -> None:
         if data:
-            await self._send(_websocket.Opcode.BINARY, data)
+            await self._send(wsproto.events.BytesMessage(data=data))
 
     async def send_ping(self, payload: bytes = b"teleport") -> None:
-        await self._send(_websocket.Opcode.PING, payload)
+        await self._send(wsproto.events.Ping(payload=payload))
 
     async def aclose(self) -> None:
-        if not self._close_sent:
-            self._close_sent = True
+        if self._ws.state is wsproto.connection.ConnectionState.OPEN:
             with contextlib.suppress(OSError, ssl.SSLError, TransportError):
-                await self._send(_websocket.Opcode.CLOSE, _websocket.close_payload())
+                await self._send(wsproto.events.CloseConnection(code=1000))
         await self._inner.aclose()
 
 

@@ -9,8 +9,8 @@
   headers, then follow whichever the server chose.
 
 Both run over a `ByteStream` the caller opened (TCP + TLS verified against the Proxy's public
-certificate); errors are `TransportError` / `HTTPFormatError` / OSError for the caller to
-translate.
+certificate), with h11 (`_http1`) for the HTTP and wsproto for the WebSocket framing; errors are
+`TransportError` / OSError / ssl.SSLError for the caller to translate.
 """
 
 from __future__ import annotations
@@ -19,15 +19,10 @@ import json
 from typing import Any, Literal
 
 import attrs
+from wsproto.utilities import generate_accept_token, generate_nonce
 
-from teleport_access import _http1, _websocket
-from teleport_access._streams import (
-    ByteStream,
-    PingFramedStream,
-    PrefixedStream,
-    TransportError,
-    WebSocketStream,
-)
+from teleport_access._http1 import HTTP1Client, header, status_text
+from teleport_access._streams import ByteStream, PingFramedStream, TransportError, WebSocketStream
 from teleport_access._version import __version__
 
 FIND_PATH = "/webapi/find"
@@ -78,72 +73,19 @@ def parse_find_response(body: bytes) -> ProxyInfo:
     )
 
 
-async def _read_head(stream: ByteStream) -> tuple[_http1.ResponseHead, bytes]:
-    buffer = bytearray()
-    while True:
-        length = _http1.head_length(buffer)
-        if length is not None:
-            head = _http1.parse_response_head(bytes(buffer[:length]))
-            return head, bytes(buffer[length:])
-        chunk = await stream.read()
-        if not chunk:
-            raise TransportError("the Proxy closed the connection before answering")
-        buffer += chunk
-
-
-async def _read_body(stream: ByteStream, head: _http1.ResponseHead, rest: bytes) -> bytes:
-    if "chunked" in head.tokens("Transfer-Encoding"):
-        decoder = _http1.ChunkedDecoder()
-        body = bytearray(decoder.feed(rest))
-        while not decoder.done:
-            chunk = await stream.read()
-            if not chunk:
-                raise TransportError("the response body ended early")
-            body += decoder.feed(chunk)
-            if len(body) > _MAX_BODY_BYTES:
-                raise TransportError("the response body is too large")
-        return bytes(body)
-    length_text = head.get("Content-Length")
-    body = bytearray(rest)
-    if length_text is not None:
-        if not length_text.isdigit():
-            raise TransportError(f"bad Content-Length {length_text[:20]!r}")
-        length = int(length_text)
-        if length > _MAX_BODY_BYTES:
-            raise TransportError("the response body is too large")
-        while len(body) < length:
-            chunk = await stream.read()
-            if not chunk:
-                raise TransportError("the response body ended early")
-            body += chunk
-        return bytes(body[:length])
-    while len(body) <= _MAX_BODY_BYTES:  # no length: the body runs to the end of the connection
-        chunk = await stream.read()
-        if not chunk:
-            return bytes(body)
-        body += chunk
-    raise TransportError("the response body is too large")
-
-
 async def find(stream: ByteStream, host: str) -> ProxyInfo:
     """``GET /webapi/find`` over *stream* (which the caller closes afterwards)."""
-    await stream.write(
-        _http1.encode_request(
-            "GET",
-            FIND_PATH,
-            (
-                ("Host", host),
-                ("User-Agent", _USER_AGENT),
-                ("Accept", "application/json"),
-                ("Connection", "close"),
-            ),
-        )
-    )
-    head, rest = await _read_head(stream)
-    body = await _read_body(stream, head, rest)
-    if head.status != 200:
-        raise TransportError(f"{FIND_PATH} answered HTTP {head.status} {head.reason}".rstrip())
-    return parse_find_response(body)
+    http = HTTP1Client(stream, "the Proxy")
+    headers = [
+        ("Host", host),
+        ("User-Agent", _USER_AGENT),
+        ("Accept", "application/json"),
+        ("Connection", "close"),
+    ]
+    head = await http.request("GET", FIND_PATH, headers)
+    if head.status_code != 200:
+        raise TransportError(f"{FIND_PATH} answered {status_text(head)}")
+    return parse_find_response(await http.read_body(_MAX_BODY_BYTES))
 
 
 async def upgrade(
@@ -154,8 +96,8 @@ async def upgrade(
     Returns the tunnel, already unframed, and which framing the server chose.
     """
     wanted = UPGRADE_ALPN_PING if ping else UPGRADE_ALPN
-    key = _websocket.new_key()
-    headers: _http1.Headers = (
+    key = generate_nonce()
+    headers = [
         ("Host", host),
         ("User-Agent", _USER_AGENT),
         ("Upgrade", UPGRADE_WEBSOCKET),
@@ -166,26 +108,28 @@ async def upgrade(
         ("Connection", "Upgrade"),
         ("Sec-WebSocket-Protocol", wanted),
         ("Sec-WebSocket-Version", "13"),
-        ("Sec-WebSocket-Key", key),
-    )
-    await stream.write(_http1.encode_request("GET", UPGRADE_PATH, headers))
-    head, rest = await _read_head(stream)
-    if head.status != 101:
-        detail = f"HTTP {head.status} {head.reason}".rstrip()
-        if head.status == 404:
+        ("Sec-WebSocket-Key", key.decode("ascii")),
+    ]
+    http = HTTP1Client(stream, "the Proxy")
+    head = await http.request("GET", UPGRADE_PATH, headers)
+    if head.status_code != 101:
+        if head.status_code == 404:
             raise TransportError(
-                f"the Proxy does not support {UPGRADE_PATH} ({detail}); it may be too old"
+                f"the Proxy does not support {UPGRADE_PATH} ({status_text(head)}); "
+                "it may be too old"
             )
-        raise TransportError(f"the connection upgrade was refused: {detail}")
-    tunnel: ByteStream = PrefixedStream(rest, stream) if rest else stream
-    chosen = (head.get("Upgrade") or "").lower()
+        raise TransportError(f"the connection upgrade was refused: {status_text(head)}")
+    tunnel = http.switched_stream()
+    chosen = (header(head, "Upgrade") or "").lower()
     if chosen == UPGRADE_WEBSOCKET:
-        if head.get("Sec-WebSocket-Protocol") != wanted:
+        # wsproto's client handshake would refuse the legacy answers, so the WebSocket answer
+        # is checked here (sub-protocol, accept token); wsproto frames from now on.
+        if header(head, "Sec-WebSocket-Protocol") != wanted:
             raise TransportError("WebSocket upgrade: the server chose another sub-protocol")
-        if head.get("Sec-WebSocket-Accept") != _websocket.accept_key(key):
+        if header(head, "Sec-WebSocket-Accept") != generate_accept_token(key).decode("ascii"):
             raise TransportError("WebSocket upgrade: wrong Sec-WebSocket-Accept")
         return WebSocketStream(tunnel, client_side=True), "websocket"
-    legacy = chosen or (head.get(TELEPORT_UPGRADE_HEADER) or "").lower()
+    legacy = chosen or (header(head, TELEPORT_UPGRADE_HEADER) or "").lower()
     if legacy == UPGRADE_ALPN_PING:
         return PingFramedStream(tunnel), "alpn-ping"
     if legacy == UPGRADE_ALPN:

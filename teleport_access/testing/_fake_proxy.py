@@ -14,6 +14,8 @@
   with sub-protocol ``alpn``/``alpn-ping``, or the legacy ``Upgrade: alpn`` / ``alpn-ping`` with
   the 4-byte Ping framing) is routed like a new TLS-routing connection, and ``alpn-ping``
   tunnels get keepalive pings every `ping_interval` seconds.
+* Its HTTP is h11's (server side), its WebSocket handshake and framing wsproto's; the
+  ClientHello reader is `_client_hello`, which only this fake needs.
 * ``l7_load_balancer=True`` puts a TLS-terminating load balancer in front: every connection is
   answered with the web certificate, whatever its ALPN, so direct TLS routing fails and clients
   must use the connection upgrade.
@@ -39,24 +41,27 @@ import ssl
 import tempfile
 from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from ipaddress import ip_address
 from typing import Any, Literal
 
 import attrs
+import h11
+import wsproto.events
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from wsproto.connection import ConnectionType
+from wsproto.handshake import H11Handshake
+from wsproto.utilities import RemoteProtocolError
 
-from teleport_access import _http1, _webapi, _websocket
+from teleport_access import _webapi
 from teleport_access._alpn import (
     ALPN_AUTH_PREFIX,
     ALPN_HTTP11,
     ALPN_TELEPORT_PREFIX,
-    ClientHello,
-    ClientHelloError,
     cluster_from_auth_protocol,
-    parse_client_hello,
 )
 from teleport_access._route import ConnectOptions, split_address
 from teleport_access._streams import (
@@ -70,6 +75,7 @@ from teleport_access._streams import (
     WebSocketStream,
     close_server,
 )
+from teleport_access.testing._client_hello import ClientHello, ClientHelloError, parse_client_hello
 
 __all__ = ["FakeProxy", "ObservedConnection"]
 
@@ -324,7 +330,7 @@ class FakeProxy:
         stream = SocketStream(reader, writer)
         try:
             await self._route(stream, upgrade=None)
-        except (OSError, ssl.SSLError, TransportError, _http1.HTTPFormatError) as exc:
+        except (OSError, ssl.SSLError, TransportError, h11.ProtocolError) as exc:
             logger.debug("fake Proxy connection ended: %s", exc)
         except asyncio.CancelledError:
             # Cancelled by aclose(). End normally: asyncio 3.11's connection callback calls
@@ -444,28 +450,19 @@ class FakeProxy:
         except (ssl.SSLError, OSError, TimeoutError) as exc:
             logger.debug("fake Proxy web handshake failed: %s", exc)
             return
-        buffer = b""
-        while True:
-            length = _http1.head_length(buffer)
-            if length is None:
-                chunk = await tls.read(READ_SIZE)
-                if not chunk:
-                    return
-                buffer += chunk
-                continue
-            request = _http1.parse_request_head(buffer[:length])
-            buffer = buffer[length:]
-            if request.path == _webapi.UPGRADE_PATH and request.method == "GET":
-                await self._upgrade(tls, request, buffer)
+        http = h11.Connection(h11.SERVER)
+        while (request := await _read_request(http, tls)) is not None:
+            path = request.target.split(b"?", 1)[0].decode("ascii", errors="replace")
+            if request.method == b"GET" and path == _webapi.UPGRADE_PATH:
+                await self._upgrade(tls, http, request)
                 return
-            await tls.write(self._web_response(request))
-            if "close" in request.tokens("Connection"):
+            if request.method == b"GET" and path in (_webapi.FIND_PATH, "/webapi/ping"):
+                await _send_json(tls, http, 200, self._find_document())
+            else:
+                await _send_json(tls, http, 404, {"error": {"message": f"{path} not found"}})
+            if http.our_state is not h11.DONE:  # the client asked to close
                 return
-
-    def _web_response(self, request: _http1.RequestHead) -> bytes:
-        if request.method == "GET" and request.path in (_webapi.FIND_PATH, "/webapi/ping"):
-            return _json_response(200, "OK", self._find_document())
-        return _json_response(404, "Not Found", {"error": {"message": f"{request.path} not found"}})
+            http.start_next_cycle()
 
     def _find_document(self) -> dict[str, object]:
         """``webclient.PingResponse`` as ``/webapi/find`` writes it (the fields clients read)."""
@@ -490,53 +487,35 @@ class FakeProxy:
             "fips": False,
         }
 
-    async def _upgrade(self, tls: TLSStream, request: _http1.RequestHead, rest: bytes) -> None:
-        requested = request.tokens(_webapi.TELEPORT_UPGRADE_HEADER) + request.tokens("Upgrade")
+    async def _upgrade(self, tls: TLSStream, http: h11.Connection, request: h11.Request) -> None:
+        requested = _tokens(request, _webapi.TELEPORT_UPGRADE_HEADER) + _tokens(request, "Upgrade")
         allowed = [kind for kind in UPGRADE_TYPES if kind in self.upgrade_types]
         # Like the real Proxy: WebSocket first, then the legacy alpn-ping, then alpn.
         chosen = next((kind for kind in allowed if kind in requested), None)
         if chosen is None:
             message = f"unsupported upgrade types: {requested}"
-            await tls.write(_json_response(404, "Not Found", {"error": {"message": message}}))
+            await _send_json(tls, http, 404, {"error": {"message": message}})
             return
-        inner: ByteStream = PrefixedStream(rest, tls) if rest else tls
         tunnel: ByteStream
         pinger: _PingSender | None
         if chosen == "websocket":
-            offered = [p.strip() for p in (request.get("Sec-WebSocket-Protocol") or "").split(",")]
-            subprotocol = next((p for p in offered if p in ("alpn", "alpn-ping")), None)
-            key = request.get("Sec-WebSocket-Key")
-            if subprotocol is None or not key:
-                problem = {"error": {"message": "bad WebSocket upgrade"}}
-                await tls.write(_json_response(400, "Bad Request", problem))
+            subprotocol = await _accept_websocket(tls, request)
+            if subprotocol is None:
                 return
-            await tls.write(
-                _http1.encode_response(
-                    101,
-                    "Switching Protocols",
-                    (
-                        ("Upgrade", "websocket"),
-                        ("Connection", "Upgrade"),
-                        ("Sec-WebSocket-Accept", _websocket.accept_key(key)),
-                        ("Sec-WebSocket-Protocol", subprotocol),
-                    ),
-                )
-            )
-            websocket = WebSocketStream(inner, client_side=False)
+            websocket = WebSocketStream(_after_head(http, tls), client_side=False)
             tunnel, label = websocket, f"websocket/{subprotocol}"
             pinger = websocket.send_ping if subprotocol == "alpn-ping" else None
         else:
-            await tls.write(
-                _http1.encode_response(
-                    101,
-                    "Switching Protocols",
-                    (
-                        ("Upgrade", chosen),
-                        (_webapi.TELEPORT_UPGRADE_HEADER, chosen),
-                        ("Connection", "Upgrade"),
-                    ),
-                )
+            headers = [
+                ("Upgrade", chosen),
+                (_webapi.TELEPORT_UPGRADE_HEADER, chosen),
+                ("Connection", "Upgrade"),
+            ]
+            switching = h11.InformationalResponse(
+                status_code=101, headers=headers, reason="Switching Protocols"
             )
+            await tls.write(http.send(switching))
+            inner = _after_head(http, tls)
             if chosen == "alpn-ping":
                 framed = PingFramedStream(inner)
                 tunnel, label, pinger = framed, chosen, framed.send_ping
@@ -558,13 +537,73 @@ class FakeProxy:
                 self.pings_sent += 1
 
 
-def _json_response(status: int, reason: str, document: object) -> bytes:
-    body = json.dumps(document).encode("utf-8")
-    headers = (
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(body))),
+async def _read_request(http: h11.Connection, stream: ByteStream) -> h11.Request | None:
+    """The next request on *stream* once its (ignored) body is read; None when the client left."""
+    request: h11.Request | None = None
+    while True:
+        event = http.next_event()
+        if event is h11.NEED_DATA:
+            http.receive_data(await stream.read(READ_SIZE))
+        elif isinstance(event, h11.Request):
+            request = event
+        elif isinstance(event, h11.EndOfMessage):
+            return request
+        elif not isinstance(event, h11.Data):
+            return None  # ConnectionClosed
+
+
+def _tokens(request: h11.Request, name: str) -> list[str]:
+    """The comma-separated values of every *name* header, lowercased."""
+    wanted = name.lower().encode("ascii")
+    return [
+        token.strip().lower()
+        for key, value in request.headers
+        if key == wanted
+        for token in value.decode("latin-1").split(",")
+        if token.strip()
+    ]
+
+
+def _after_head(http: h11.Connection, stream: ByteStream) -> ByteStream:
+    """*stream* after a 101, replaying bytes the client sent right behind its request."""
+    rest, _closed = http.trailing_data
+    return PrefixedStream(bytes(rest), stream) if rest else stream
+
+
+async def _accept_websocket(tls: TLSStream, request: h11.Request) -> str | None:
+    """Answer a WebSocket upgrade with wsproto: the sub-protocol accepted, or None if refused.
+
+    The client also lists its legacy upgrade type under Upgrade; wsproto expects the one value
+    ``websocket``, which the Proxy has chosen by now, so that is what it is shown.
+    """
+    headers = [(key, value) for key, value in request.headers if key != b"upgrade"]
+    headers.append((b"upgrade", b"websocket"))
+    handshake = H11Handshake(ConnectionType.SERVER)
+    try:
+        handshake.initiate_upgrade_connection(headers, request.target)
+        [event] = handshake.events()
+    except RemoteProtocolError as exc:
+        logger.debug("fake Proxy refused a WebSocket upgrade: %s", exc)
+        await tls.write(handshake.send(exc.event_hint or wsproto.events.RejectConnection()))
+        return None
+    assert isinstance(event, wsproto.events.Request)
+    subprotocol = next((p for p in event.subprotocols if p in ("alpn", "alpn-ping")), None)
+    answer: wsproto.events.Event = (
+        wsproto.events.RejectConnection(status_code=400)
+        if subprotocol is None
+        else wsproto.events.AcceptConnection(subprotocol=subprotocol)
     )
-    return _http1.encode_response(status, reason, headers, body)
+    await tls.write(handshake.send(answer))
+    return subprotocol
+
+
+async def _send_json(tls: TLSStream, http: h11.Connection, status: int, document: object) -> None:
+    body = json.dumps(document).encode("utf-8")
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    response = h11.Response(status_code=status, headers=headers, reason=HTTPStatus(status).phrase)
+    await tls.write(
+        http.send(response) + http.send(h11.Data(data=body)) + http.send(h11.EndOfMessage())
+    )
 
 
 async def _pipe(client: ByteStream, auth: ByteStream, write: _Writer) -> None:

@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from teleport_access import _http1, _webapi
+from teleport_access import _webapi
 from teleport_access._alpn import API_DOMAIN, auth_alpn_protocols
+from teleport_access._http1 import HTTP1Client
 from teleport_access._route import auth_ssl_context, split_address
 from teleport_access._streams import SocketStream, TLSStream
 from teleport_access.testing._fake_proxy import FakeProxy
@@ -63,15 +64,9 @@ def any_server_context(alpn: list[str]) -> ssl.SSLContext:
 
 
 async def get(stream: TLSStream, path: str) -> tuple[int, bytes]:
-    await stream.write(_http1.encode_request("GET", path, (("Host", "proxy"),)))
-    buffer = b""
-    while (length := _http1.head_length(buffer)) is None:
-        buffer += await stream.read()
-    head = _http1.parse_response_head(buffer[:length])
-    body = buffer[length:]
-    while len(body) < int(head.get("Content-Length") or 0):
-        body += await stream.read()
-    return head.status, body
+    http = HTTP1Client(stream, "the fake Proxy")
+    head = await http.request("GET", path, [("Host", "proxy")])
+    return head.status_code, await http.read_body(1024 * 1024)
 
 
 async def test_auth_connections_are_forwarded_with_tls_end_to_end(
@@ -201,17 +196,13 @@ async def test_upgrade_types_it_does_not_offer_are_answered_404(auth: EchoAuthSe
     ) as fake:
         stream = await tls_to(fake.address, fake.web_ssl_context(), "localhost")
         try:
-            await stream.write(
-                _http1.encode_request(
-                    "GET", _webapi.UPGRADE_PATH, (("Upgrade", "alpn"), ("Connection", "Upgrade"))
-                )
+            headers = [("Host", "proxy"), ("Upgrade", "alpn"), ("Connection", "Upgrade")]
+            head = await HTTP1Client(stream, "the fake Proxy").request(
+                "GET", _webapi.UPGRADE_PATH, headers
             )
-            buffer = b""
-            while (length := _http1.head_length(buffer)) is None:
-                buffer += await stream.read()
         finally:
             await stream.aclose()
-    assert _http1.parse_response_head(buffer[:length]).status == 404
+    assert head.status_code == 404
 
 
 async def test_an_unreachable_auth_service_means_the_connection_is_refused(

@@ -7,16 +7,16 @@ import base64
 import contextlib
 from collections.abc import AsyncIterator
 
+import h11
 import pytest
 
-from teleport_access import _http1
 from teleport_access._credentials import StaticIdentity
 from teleport_access._exceptions import ConnectionProblem
-from teleport_access._httpproxy import HTTPProxy, proxy_for
+from teleport_access._httpproxy import HTTPProxy, connect, proxy_for
 from teleport_access._route import ConnectOptions, Route, RouteDialer, RouteKind
 from teleport_access.testing._fake_proxy import FakeProxy
 from teleport_access.testing._pki import TestCertificateAuthority
-from tests.teleport_access.proxy_backends import EchoAuthServer
+from tests.teleport_access.proxy_backends import EchoAuthServer, silent_listener
 
 CLUSTER = "example.com"
 ENV = {"HTTPS_PROXY": "http://proxy.corp:3128"}
@@ -91,11 +91,15 @@ def test_an_unsupported_proxy_scheme_is_a_clear_error() -> None:
 
 
 class ConnectProxy:
-    """A minimal HTTP CONNECT proxy on 127.0.0.1 that records requests."""
+    """A minimal HTTP CONNECT proxy on 127.0.0.1 that records requests.
 
-    def __init__(self, *, require_auth: str | None = None) -> None:
+    *after_head* is written in the same packet as the ``200`` (as when the target speaks first).
+    """
+
+    def __init__(self, *, require_auth: str | None = None, after_head: bytes = b"") -> None:
         self.require_auth = require_auth
-        self.requests: list[_http1.RequestHead] = []
+        self.after_head = after_head
+        self.requests: list[h11.Request] = []
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.url = ""
@@ -117,17 +121,19 @@ class ConnectProxy:
         assert task is not None
         self._tasks.add(task)
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            request = _http1.parse_request_head(head)
+            http = h11.Connection(h11.SERVER)
+            while (request := http.next_event()) is h11.NEED_DATA:
+                http.receive_data(await reader.read(65536))
+            assert isinstance(request, h11.Request)
             self.requests.append(request)
             expected = f"Basic {self.require_auth}" if self.require_auth else None
-            if expected and request.get("Proxy-Authorization") != expected:
+            if expected and header(request, "Proxy-Authorization") != expected:
                 writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
                 await writer.drain()
                 return
-            host, _, port = request.target.rpartition(":")
+            host, _, port = request.target.decode().rpartition(":")
             up_reader, up_writer = await asyncio.open_connection(host, int(port))
-            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n" + self.after_head)
 
             async def copy(source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
                 while chunk := await source.read(65536):
@@ -143,9 +149,15 @@ class ConnectProxy:
             self._tasks.discard(task)
 
 
+def header(request: h11.Request, name: str) -> str | None:
+    return next((v.decode() for k, v in request.headers if k == name.lower().encode()), None)
+
+
 @contextlib.asynccontextmanager
-async def connect_proxy(require_auth: str | None = None) -> AsyncIterator[ConnectProxy]:
-    proxy = ConnectProxy(require_auth=require_auth)
+async def connect_proxy(
+    require_auth: str | None = None, after_head: bytes = b""
+) -> AsyncIterator[ConnectProxy]:
+    proxy = ConnectProxy(require_auth=require_auth, after_head=after_head)
     await proxy.start()
     try:
         yield proxy
@@ -185,8 +197,9 @@ async def test_the_tunnel_reaches_the_teleport_proxy_through_connect(
         stream = await dialer.open()
         await stream.aclose()
     [request] = corporate.requests
-    assert (request.method, request.target) == ("CONNECT", teleport.address)
-    assert request.get("Proxy-Authorization") == f"Basic {token}"
+    assert (request.method, request.target) == (b"CONNECT", teleport.address.encode())
+    assert header(request, "Host") == teleport.address
+    assert header(request, "Proxy-Authorization") == f"Basic {token}"
 
 
 async def test_a_proxy_that_refuses_connect_is_named_in_the_error(
@@ -205,3 +218,14 @@ async def test_a_proxy_that_refuses_connect_is_named_in_the_error(
     message = str(caught.value)
     assert f"through the HTTP proxy {corporate.url}" in message
     assert "407 Proxy Authentication Required" in message
+
+
+async def test_bytes_the_proxy_sends_right_behind_its_answer_are_not_lost() -> None:
+    async with silent_listener() as target, connect_proxy(after_head=b"early bytes") as corporate:
+        host, _, port = target.rpartition(":")
+        stream = await connect(HTTPProxy.parse(corporate.url), host, int(port))
+        try:
+            async with asyncio.timeout(10):
+                assert await stream.read() == b"early bytes"
+        finally:
+            await stream.aclose()

@@ -10,8 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from wsproto.connection import CLIENT, SERVER, Connection, ConnectionState
+from wsproto.events import BytesMessage, CloseConnection, TextMessage
+from wsproto.frame_protocol import CloseReason
 
-from teleport_access import _pingconn, _websocket
+from teleport_access import _pingconn
 from teleport_access._streams import (
     ByteStream,
     PingFramedStream,
@@ -140,31 +143,67 @@ async def test_a_ping_framed_stream_sends_pings_that_the_peer_drops() -> None:
 
 async def test_a_websocket_close_frame_ends_the_stream_and_is_answered() -> None:
     a, b = await stream_pair()
-    await a.write(
-        _websocket.encode_frame(_websocket.Opcode.CLOSE, _websocket.close_payload(), masked=False)
-    )
+    server = Connection(SERVER)
+    await a.write(server.send(CloseConnection(code=1000)))
     client = WebSocketStream(b, client_side=True)
     assert await client.read() == b""
-    answer = _websocket.FrameDecoder(expect_masked=True).feed(await a.read())
-    assert answer[0].opcode is _websocket.Opcode.CLOSE
+    server.receive_data(await a.read())
+    assert [type(event) for event in server.events()] == [CloseConnection]
+    assert server.state is ConnectionState.CLOSED
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_a_websocket_stream_closed_locally_says_so_to_its_peer() -> None:
+    a, b = await stream_pair()
+    client = WebSocketStream(b, client_side=True)
+    await client.aclose()
+    server = Connection(SERVER)
+    server.receive_data(await a.read())
+    assert list(server.events()) == [CloseConnection(code=1000, reason="")]
+    await a.aclose()
+
+
+async def test_a_websocket_transport_that_ends_without_a_close_frame_ends_the_stream() -> None:
+    a, b = await stream_pair()
+    await a.aclose()
+    client = WebSocketStream(b, client_side=True)
+    assert await client.read() == b""
+    assert await client.read() == b""
+    await b.aclose()
+
+
+async def test_writing_to_a_websocket_the_peer_closed_is_a_transport_error() -> None:
+    a, b = await stream_pair()
+    await a.write(Connection(SERVER).send(CloseConnection(code=1000)))
+    client = WebSocketStream(b, client_side=True)
+    assert await client.read() == b""
+    with pytest.raises(TransportError, match="WebSocket tunnel"):
+        await client.write(b"late")
     await a.aclose()
     await b.aclose()
 
 
 async def test_a_websocket_text_frame_is_a_protocol_error() -> None:
     a, b = await stream_pair()
-    await a.write(_websocket.encode_frame(_websocket.Opcode.TEXT, b"hi", masked=False))
+    await a.write(Connection(SERVER).send(TextMessage(data="hi")))
     with pytest.raises(TransportError, match="text frame"):
         await WebSocketStream(b, client_side=True).read()
     await a.aclose()
     await b.aclose()
 
 
-async def test_a_websocket_frame_with_bad_masking_is_a_protocol_error() -> None:
+async def test_a_websocket_framing_error_names_it_and_fails_the_connection() -> None:
     a, b = await stream_pair()
-    await a.write(_websocket.encode_frame(_websocket.Opcode.BINARY, b"hi", masked=True))
-    with pytest.raises(TransportError, match="masking"):
+    # A client's (masked) frame sent to a client breaks RFC 6455's masking rule.
+    await a.write(Connection(CLIENT).send(BytesMessage(data=b"hi")))
+    with pytest.raises(TransportError, match=r"WebSocket tunnel: .*masked"):
         await WebSocketStream(b, client_side=True).read()
+    server = Connection(SERVER)
+    server.receive_data(await a.read())
+    [close] = server.events()
+    assert isinstance(close, CloseConnection)
+    assert close.code == CloseReason.PROTOCOL_ERROR
     await a.aclose()
     await b.aclose()
 

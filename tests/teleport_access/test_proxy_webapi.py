@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+import h11
 import pytest
+import wsproto
+import wsproto.connection
+from wsproto.events import BytesMessage, Ping, Pong
+from wsproto.utilities import generate_accept_token
 
-from teleport_access import _http1, _pingconn, _webapi, _websocket
+from teleport_access import _pingconn, _webapi
 from teleport_access._streams import PingFramedStream, TransportError, WebSocketStream
 
 
@@ -27,10 +33,24 @@ class ScriptedStream:
     async def aclose(self) -> None:
         self.closed = True
 
-    def request(self) -> _http1.RequestHead:
-        length = _http1.head_length(self.written)
-        assert length is not None
-        return _http1.parse_request_head(bytes(self.written[:length]))
+    def request(self) -> h11.Request:
+        """The request written so far, as a server reads it."""
+        server = h11.Connection(h11.SERVER)
+        server.receive_data(bytes(self.written))
+        event = server.next_event()
+        assert isinstance(event, h11.Request)
+        return event
+
+
+def values(request: h11.Request, name: str) -> list[str]:
+    """Every value of header *name*, in order."""
+    return [v.decode() for k, v in request.headers if k == name.lower().encode()]
+
+
+def server_frames(*events: Ping | BytesMessage) -> bytes:
+    """What a WebSocket server (wsproto) writes for *events*."""
+    server = wsproto.connection.Connection(wsproto.ConnectionType.SERVER)
+    return b"".join(server.send(event) for event in events)
 
 
 FIND_BODY = json.dumps(
@@ -61,8 +81,8 @@ async def test_find_reads_cluster_name_and_tls_routing_flag() -> None:
         min_client_version="16.0.0",
     )
     request = stream.request()
-    assert (request.method, request.target) == ("GET", "/webapi/find")
-    assert request.get("Host") == "proxy.example.com"
+    assert (request.method, request.target) == (b"GET", b"/webapi/find")
+    assert values(request, "Host") == ["proxy.example.com"]
 
 
 async def test_find_reads_a_chunked_body_split_across_reads() -> None:
@@ -90,8 +110,23 @@ async def test_find_reports_a_body_that_is_not_json() -> None:
 
 
 async def test_find_reports_a_connection_closed_before_the_answer() -> None:
-    with pytest.raises(TransportError, match="closed the connection"):
+    with pytest.raises(TransportError, match="the Proxy closed the connection"):
         await _webapi.find(ScriptedStream(b"HTTP/1.1 200"), "p")
+
+
+async def test_find_reports_a_body_cut_short_by_the_connection() -> None:
+    stream = ScriptedStream(response("200 OK", [("Content-Length", "500")], FIND_BODY[:10]))
+    with pytest.raises(TransportError, match="closed the connection before a complete response"):
+        await _webapi.find(stream, "p")
+
+
+async def test_find_refuses_a_body_above_its_limit() -> None:
+    huge = str(2 * 1024 * 1024)
+    stream = ScriptedStream(
+        response("200 OK", [("Content-Length", huge)]), b"x" * 1024 * 1024, b"x"
+    )
+    with pytest.raises(TransportError, match="too large"):
+        await _webapi.find(stream, "p")
 
 
 def test_missing_fields_of_find_read_as_empty_and_disabled() -> None:
@@ -105,20 +140,21 @@ async def test_upgrade_request_asks_for_websocket_and_the_legacy_types_like_tele
     with pytest.raises(TransportError):
         await _webapi.upgrade(stream, "proxy.example.com", ping=True)
     request = stream.request()
-    assert (request.method, request.target) == ("GET", "/webapi/connectionupgrade")
-    assert request.values("Upgrade") == ["websocket", "alpn-ping"]
-    assert request.get("X-Teleport-Upgrade") == "alpn-ping"
-    assert request.get("Connection") == "Upgrade"
-    assert request.get("Sec-WebSocket-Protocol") == "alpn-ping"
-    assert request.get("Sec-WebSocket-Version") == "13"
-    assert request.get("Sec-WebSocket-Key")
+    assert (request.method, request.target) == (b"GET", b"/webapi/connectionupgrade")
+    assert values(request, "Upgrade") == ["websocket", "alpn-ping"]
+    assert values(request, "X-Teleport-Upgrade") == ["alpn-ping"]
+    assert values(request, "Connection") == ["Upgrade"]
+    assert values(request, "Sec-WebSocket-Protocol") == ["alpn-ping"]
+    assert values(request, "Sec-WebSocket-Version") == ["13"]
+    [key] = values(request, "Sec-WebSocket-Key")
+    assert len(base64.b64decode(key, validate=True)) == 16
 
 
 async def test_upgrade_without_ping_asks_for_plain_alpn() -> None:
     stream = ScriptedStream(response("404 Not Found", []))
     with pytest.raises(TransportError):
         await _webapi.upgrade(stream, "p", ping=False)
-    assert stream.request().get("X-Teleport-Upgrade") == "alpn"
+    assert values(stream.request(), "X-Teleport-Upgrade") == ["alpn"]
 
 
 class WebSocketServerScript(ScriptedStream):
@@ -134,13 +170,14 @@ class WebSocketServerScript(ScriptedStream):
     async def read(self, max_bytes: int = 65536) -> bytes:
         if not self._answered and self.written:
             self._answered = True
-            key = self.request().get("Sec-WebSocket-Key") or ""
+            [key] = values(self.request(), "Sec-WebSocket-Key")
+            accept = generate_accept_token(key.encode()).decode()
             head = response(
                 "101 Switching Protocols",
                 [
                     ("Upgrade", "websocket"),
                     ("Connection", "Upgrade"),
-                    ("Sec-WebSocket-Accept", self._accept or _websocket.accept_key(key)),
+                    ("Sec-WebSocket-Accept", self._accept or accept),
                     ("Sec-WebSocket-Protocol", self._protocol),
                 ],
             )
@@ -149,19 +186,16 @@ class WebSocketServerScript(ScriptedStream):
 
 
 async def test_a_websocket_upgrade_yields_a_stream_of_binary_frame_payloads() -> None:
-    frames = [
-        _websocket.encode_frame(_websocket.Opcode.PING, b"teleport", masked=False),
-        _websocket.encode_frame(_websocket.Opcode.BINARY, b"tls bytes", masked=False),
-    ]
-    stream = WebSocketServerScript(*frames)
+    stream = WebSocketServerScript(server_frames(Ping(b"teleport"), BytesMessage(b"tls bytes")))
     tunnel, framing = await _webapi.upgrade(stream, "p")
     assert framing == "websocket"
     assert isinstance(tunnel, WebSocketStream)
     written_before = len(stream.written)
     assert await tunnel.read() == b"tls bytes"
-    # The ping was answered with a masked pong carrying the same payload.
-    pong = _websocket.FrameDecoder(expect_masked=True).feed(bytes(stream.written[written_before:]))
-    assert pong == [_websocket.Frame(_websocket.Opcode.PONG, b"teleport")]
+    # The ping was answered with a pong carrying the same payload, framed as a client must.
+    server = wsproto.connection.Connection(wsproto.ConnectionType.SERVER)
+    server.receive_data(bytes(stream.written[written_before:]))
+    assert list(server.events()) == [Pong(payload=b"teleport")]
     assert tunnel.pings_received == 1
 
 
@@ -215,3 +249,28 @@ async def test_an_old_proxy_without_the_upgrade_endpoint_is_named_as_too_old() -
 async def test_an_upgrade_refused_with_another_status_names_it() -> None:
     with pytest.raises(TransportError, match="HTTP 502 Bad Gateway"):
         await _webapi.upgrade(ScriptedStream(response("502 Bad Gateway", [])), "p")
+
+
+async def test_a_response_head_split_across_reads_is_read_whole() -> None:
+    head = response("101 Switching Protocols", [("Upgrade", "alpn"), ("Connection", "Upgrade")])
+    stream = ScriptedStream(*(head[i : i + 1] for i in range(len(head))), b"tunnel")
+    tunnel, framing = await _webapi.upgrade(stream, "p", ping=False)
+    assert framing == "alpn"
+    assert await tunnel.read() == b"tunnel"
+
+
+async def test_an_interim_response_before_the_answer_is_skipped() -> None:
+    head = response("100 Continue", []) + response("101 Switching Protocols", [("Upgrade", "alpn")])
+    _tunnel, framing = await _webapi.upgrade(ScriptedStream(head), "p", ping=False)
+    assert framing == "alpn"
+
+
+async def test_a_malformed_status_line_is_named_in_the_error() -> None:
+    with pytest.raises(TransportError, match="the Proxy sent a malformed HTTP response"):
+        await _webapi.upgrade(ScriptedStream(b"HTTP/1.1 abc OK\r\n\r\n"), "p")
+
+
+async def test_an_endless_response_head_is_refused() -> None:
+    stream = ScriptedStream(b"HTTP/1.1 200 OK\r\n", *[b"X-Filler: " + b"x" * 1000 + b"\r\n"] * 70)
+    with pytest.raises(TransportError, match="malformed HTTP response"):
+        await _webapi.find(stream, "p")
