@@ -60,6 +60,13 @@ from teleport_pd_cli.policy._repair import (
     note_repairs,
     resolution_repairs,
 )
+from teleport_pd_cli.policy._routing import (
+    TOO_MANY_RECIPIENTS,
+    Route,
+    RouteSource,
+    RuleMatch,
+    route_notification,
+)
 from teleport_pd_cli.policy._settings import PolicySettings
 from teleport_pd_cli.policy._steps import (
     AdoptIncident,
@@ -97,6 +104,7 @@ __all__ = [
     "INCIDENT_KEY_PREFIX",
     "REMEMBERED",
     "RESOLUTION_BY_STATE",
+    "TOO_MANY_RECIPIENTS",
     "AdoptIncident",
     "Approve",
     "ConsiderApproval",
@@ -114,6 +122,9 @@ __all__ = [
     "RequestStates",
     "ResolutionTag",
     "ResolveIncident",
+    "Route",
+    "RouteSource",
+    "RuleMatch",
     "Skip",
     "Step",
     "approval_reason",
@@ -144,6 +155,7 @@ __all__ = [
     "resolution_note",
     "resolution_repairs",
     "review_note",
+    "route_notification",
     "same_email",
     "same_note",
     "web_proxy_url",

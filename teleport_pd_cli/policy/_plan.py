@@ -10,8 +10,8 @@ from teleport_access._models import (
     AccessRequestPut,
     RequestState,
 )
-from teleport_pd_cli.policy._annotations import notify_service_name
 from teleport_pd_cli.policy._approval import precheck_approval
+from teleport_pd_cli.policy._routing import Route, RouteSource, route_notification
 from teleport_pd_cli.policy._settings import PolicySettings
 from teleport_pd_cli.policy._steps import (
     AdoptIncident,
@@ -46,17 +46,22 @@ def plan(
     settings: PolicySettings,
     *,
     plugin_user: str = "",
+    route: Route | None = None,
 ) -> list[Step]:
     """The steps for one event, given the request's current plugin data.
 
     `plugin_user` is the plugin's own Teleport user (the author of its reviews); when it is
-    empty, a repeated approval is caught by `is_already_reviewed` instead.
+    empty, a repeated approval is caught by `is_already_reviewed` instead. `route` is where a
+    pending request's incident goes (`route_notification` with the Access Monitoring Rules that
+    matched); None routes by the annotation alone.
     """
     if isinstance(event, AccessRequestDelete):
         return _plan_deleted(event.request_id, data)
     request = event.request
     if request.state.is_pending:
-        return _plan_pending(request, data, settings, plugin_user)
+        if route is None:
+            route = route_notification(request, (), settings.annotations.notify_service)
+        return _plan_pending(request, data, settings, plugin_user, route)
     if request.state.is_resolved:
         return _plan_resolved(request, data)
     return [Skip(what="event", why=f"Unknown request state {request.state.name}", warning=True)]
@@ -73,17 +78,23 @@ def _notes_step(request: AccessRequest, data: PagerDutyData | None) -> PostRevie
 
 
 def _plan_pending(
-    request: AccessRequest, data: PagerDutyData | None, settings: PolicySettings, plugin_user: str
+    request: AccessRequest,
+    data: PagerDutyData | None,
+    settings: PolicySettings,
+    plugin_user: str,
+    route: Route,
 ) -> list[Step]:
-    if not request.system_annotations:
+    # As Go, a request without annotations has nothing to act on; unlike Go, a rule's route
+    # still pages it (Go returns before it looks at the rules).
+    if not request.system_annotations and route.source is not RouteSource.RULE:
         return [
             Skip(what="event", why="Cannot proceed further. Request is missing any annotations")
         ]
     steps: list[Step] = []
-    service = notify_service_name(request, settings.annotations.notify_service)
+    service = route.service_name
     will_have_incident = data is not None and data.has_incident
-    if isinstance(service, Skip):
-        steps.append(service)
+    if service is None:
+        steps.append(route.skip or Skip(what="notification", why="no service to page"))
     elif data is None or not (data.has_incident or data.is_resolved):
         steps.append(
             EnsureIncident(
