@@ -71,7 +71,8 @@ def test_the_type_checking_imports_and_the_lazy_table_name_the_same_things() -> 
     )
     imported: dict[str, set[str]] = {}
     for node in guarded.body:
-        assert isinstance(node, ast.ImportFrom) and node.module is not None
+        assert isinstance(node, ast.ImportFrom)
+        assert node.module is not None
         module = node.module.removeprefix("teleport_access.")
         imported.setdefault(module, set()).update(alias.name for alias in node.names)
     lazy = {module: set(names) for module, names in teleport_access._LAZY.items()}
