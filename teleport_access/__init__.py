@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from teleport_access._exceptions import (
         AccessDenied,
         AlreadyExists,
+        AlreadyResolved,
+        AlreadyReviewed,
         APIError,
         BadParameter,
         CompareFailed,
@@ -89,6 +91,8 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "_exceptions": (
         "AccessDenied",
         "AlreadyExists",
+        "AlreadyResolved",
+        "AlreadyReviewed",
         "APIError",
         "BadParameter",
         "CompareFailed",
@@ -148,6 +152,8 @@ __all__ = [
     "AccessReview",
     "AccessReviewThreshold",
     "AlreadyExists",
+    "AlreadyResolved",
+    "AlreadyReviewed",
     "AuthClient",
     "Backoff",
     "BadParameter",
