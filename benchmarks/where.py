@@ -102,6 +102,15 @@ def rate(fn: Callable[[], object], seconds: float) -> float:
     return best
 
 
+def verdict(value: float, target: float | None, *, higher: bool) -> str:
+    """The target column: the bound and whether `value` meets it ("" without a target)."""
+    if target is None:
+        return ""
+    if higher:
+        return f">= {target:,.0f}  {'ok' if value >= target else 'BELOW TARGET'}"
+    return f"<= {target:g}  {'ok' if value <= target else 'ABOVE TARGET'}"
+
+
 def _reviewer_role(name: str, where: str) -> Role:
     conditions = ReviewConditions(roles=("dictator",), where=where)
     return Role(name=name, allow=RoleConditions(review_requests=conditions))
@@ -210,16 +219,10 @@ def main() -> None:
     width = max(len(label) for label, _, _ in rows + timings)
     print(f"{'measurement':<{width}}  {'per second':>12}  target")
     for label, value, target in rows:
-        verdict = ""
-        if target is not None:
-            verdict = f">= {target:,.0f}  {'ok' if value >= target else 'BELOW TARGET'}"
-        print(f"{label:<{width}}  {value:>12,.0f}  {verdict}")
+        print(f"{label:<{width}}  {value:>12,.0f}  {verdict(value, target, higher=True)}")
     print(f"{'':<{width}}  {'ms':>12}")
     for label, value, target in timings:
-        verdict = ""
-        if target is not None:
-            verdict = f"<= {target:g}  {'ok' if value <= target else 'ABOVE TARGET'}"
-        print(f"{label:<{width}}  {value:>12.4f}  {verdict}")
+        print(f"{label:<{width}}  {value:>12.4f}  {verdict(value, target, higher=False)}")
     if args.json is not None:
         figures = [
             {"name": label, "value": round(value), "unit": "/s", "target": target}
