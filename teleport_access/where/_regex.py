@@ -13,6 +13,8 @@ What this module adds to RE2:
   is not ASCII letters, digits and `_`;
 - Go's error wording: `error parsing regexp: missing closing ): `(a`` where RE2 says
   `missing ): (a`;
+- Go's positions: RE2 searches bytes, so `\\B` also holds between the bytes of one character,
+  where Go never looks;
 - `MatchString` (a search) and `ReplaceAllString` with Go's `$1` / `${name}` expansion.
 
 Text is searched as UTF-8. A lone surrogate (which no UTF-8 text, and so no Go string decoded by
@@ -304,7 +306,7 @@ class GoRegexp:
 
     @property
     def groups(self) -> int:
-        """The number of capture groups (0 unless compiled with `capture`)."""
+        """The number of capture groups (without `capture`, RE2 still counts named ones)."""
         return self._regexp.groups
 
     @property

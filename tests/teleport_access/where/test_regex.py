@@ -220,6 +220,14 @@ def test_a_lone_surrogate_in_the_text_is_searched_as_the_replacement_character()
     assert not go_match("^ab$", "a\ud800b")
 
 
+def test_not_word_boundary_is_looked_for_between_characters_only_as_in_go() -> None:
+    # Every character boundary of "_αA" is a word boundary; RE2 alone would find \B between
+    # the two bytes of α.
+    assert not go_match(r"\B", "_αA")
+    assert go_match(r"\B", "é")  # at the start: no word character on either side
+    assert compile_go(r"\B", capture=True).replace_all("aé", "-") == "aé-"
+
+
 def test_matching_counts_characters_not_bytes() -> None:
     assert go_match("^.{3}$", "äöü")
     assert not go_match("^.{6}$", "äöü")
