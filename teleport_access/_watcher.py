@@ -35,9 +35,10 @@ drop the stream); messages that arrive meanwhile are buffered. Then:
 * a stream event that is provably older than the listed snapshot already delivered for the same
   request is dropped. Stream messages and the listing race each other: an update made just
   before the listing can arrive on the stream just after it. Access requests only move forward
-  (reviews are never removed; a resolved request never becomes pending again), so a PUT with
-  fewer reviews than the snapshot, or PENDING when the snapshot was resolved, is stale. A PUT or
-  DELETE for a request this connection reported deleted by reconciliation is stale too.
+  (`AccessRequest.is_older_than`: reviews are never removed, a resolved request never becomes
+  pending again, a denial is final), so a PUT with fewer reviews than the snapshot, PENDING when
+  the snapshot was resolved, or not DENIED when the snapshot was, is stale. A PUT or DELETE for a
+  request this connection reported deleted by reconciliation is stale too.
 
 Guarantees to consumers:
 
@@ -217,17 +218,6 @@ class _StreamPump:
                 await aclose()
 
 
-def _is_older(candidate: AccessRequest, snapshot: AccessRequest) -> bool:
-    """True when `candidate` is provably an earlier version of the request than `snapshot`.
-
-    Access requests only move forward: reviews are appended, never removed, and a resolved
-    request never becomes pending again. Anything else (same progress) is not provably older.
-    """
-    if len(candidate.reviews) < len(snapshot.reviews):
-        return True
-    return snapshot.state.is_resolved and candidate.state.is_pending
-
-
 def _age_order(request: AccessRequest) -> tuple[float, str]:
     created = request.created
     return (created.timestamp() if created is not None else float("-inf"), request.id)
@@ -278,7 +268,7 @@ class _CatchUp:
         snapshot = self._snapshots.get(request_id)
         if snapshot is None:
             return True
-        if isinstance(event, AccessRequestPut) and _is_older(event.request, snapshot):
+        if isinstance(event, AccessRequestPut) and event.request.is_older_than(snapshot):
             return False
         # The stream is ordered: once it reaches the snapshot's version, the rest is newer.
         del self._snapshots[request_id]

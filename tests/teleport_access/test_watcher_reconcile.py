@@ -331,6 +331,14 @@ def test_catch_up_admits_a_resolution_of_a_listed_pending_request() -> None:
     assert catch_up.admit(put("a", reviews=1, state=RequestState.DENIED))
 
 
+def test_catch_up_drops_an_approval_that_arrives_after_a_listed_denial() -> None:
+    # A denial is final; the approval on the stream is the version the denial replaced.
+    denied = attrs.evolve(request("a", reviews=1), state=RequestState.DENIED)
+    catch_up = _CatchUp([denied], known_ids=(), streamed_ids=())
+    assert not catch_up.admit(put("a", reviews=1, state=APPROVED))
+    assert catch_up.admit(put("a", reviews=1, state=RequestState.DENIED))
+
+
 def test_a_request_without_creation_time_sorts_first() -> None:
     undated = attrs.evolve(request("u"), created=None)
     catch_up = _CatchUp([request("a"), undated], known_ids=(), streamed_ids=())
