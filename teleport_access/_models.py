@@ -277,14 +277,3 @@ class WatchInit:
 AccessRequestEvent: TypeAlias = AccessRequestPut | AccessRequestDelete
 #: What one watch connection yields: a WatchInit first, then request events.
 WatchMessage: TypeAlias = WatchInit | AccessRequestPut | AccessRequestDelete
-
-
-def is_older(candidate: AccessRequest, known: AccessRequest) -> bool:
-    """True when `candidate` is provably an earlier version of the request than `known`.
-
-    Requests only move forward: reviews are appended and never removed, and a resolved request
-    never becomes pending again.
-    """
-    if len(candidate.reviews) < len(known.reviews):
-        return True
-    return known.state.is_resolved and candidate.state.is_pending

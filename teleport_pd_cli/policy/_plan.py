@@ -50,7 +50,7 @@ def plan(
     """The steps for one event, given the request's current plugin data.
 
     `plugin_user` is the plugin's own Teleport user (the author of its reviews); when it is
-    empty, a repeated approval is caught by `is_already_reviewed` instead.
+    empty, a repeated approval is refused by Teleport (`AlreadyReviewed`) instead.
     """
     if isinstance(event, AccessRequestDelete):
         return _plan_deleted(event.request_id, data)
