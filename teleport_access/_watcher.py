@@ -223,7 +223,7 @@ def _age_order(request: AccessRequest) -> tuple[float, str]:
     return (created.timestamp() if created is not None else float("-inf"), request.id)
 
 
-class _CatchUp:
+class _Reconciliation:
     """Pure decisions of one catch-up: which events the listing yields, which stream events
     that follow are stale. Holds no I/O; see the module docstring for the rules."""
 
@@ -504,7 +504,7 @@ class AccessRequestWatcher:
                 )
             self._connected(first)
 
-            catch_up: _CatchUp | None = None
+            catch_up: _Reconciliation | None = None
             if self._reconcile:
                 catch_up = await self._list_for_catch_up(pump)
             if catch_up is not None:
@@ -536,7 +536,7 @@ class AccessRequestWatcher:
         finally:
             await pump.close()
 
-    async def _list_for_catch_up(self, pump: _StreamPump) -> _CatchUp | None:
+    async def _list_for_catch_up(self, pump: _StreamPump) -> _Reconciliation | None:
         """List every request while the pump keeps reading the stream.
 
         Returns None when there is nothing to reconcile with: the stream ended meanwhile (its
@@ -561,7 +561,7 @@ class AccessRequestWatcher:
             return None  # the stream ended first
         error = listing.exception()
         if error is None:
-            return _CatchUp(
+            return _Reconciliation(
                 listing.result(), known_ids=self._known, streamed_ids=pump.buffered_ids()
             )
         if isinstance(error, ConnectionProblem) or self._fail_fast:
