@@ -582,10 +582,11 @@ class AuthClient:
         """Submit a review (`SubmitAccessReview`) and return the request after it.
 
         `author` defaults (server side) to the caller. `created` defaults to now, as the Go
-        plugins send it. A second review by the same author raises `AccessDenied` whose message
-        ends with "has already reviewed this request"; reviewing a resolved request raises
-        `AccessDenied` "the access request has been already approved" (or denied). Current
-        Teleport versions refuse review annotations (`NotImplementedByServer`).
+        plugins send it. A second review by the same author raises `AlreadyReviewed` (Teleport's
+        `user "<name>" has already reviewed this request`); reviewing a resolved request raises
+        `AlreadyResolved` ("the access request has been already approved", or denied). Both are
+        `AccessDenied`. Current Teleport versions refuse review annotations
+        (`NotImplementedByServer`).
         """
         review = AccessReview(
             author=author,

@@ -8,6 +8,8 @@
         ├── NotFound               NOT_FOUND
         ├── AlreadyExists          ALREADY_EXISTS
         ├── AccessDenied           PERMISSION_DENIED, UNAUTHENTICATED
+        │   ├── AlreadyReviewed    a second review of a request by the same author
+        │   └── AlreadyResolved    a review of a request that is no longer pending
         ├── CompareFailed          FAILED_PRECONDITION (plugin-data compare-and-swap mismatch)
         ├── BadParameter           INVALID_ARGUMENT
         ├── LimitExceeded          RESOURCE_EXHAUSTED
@@ -70,6 +72,20 @@ class AlreadyExists(APIError):
 
 class AccessDenied(APIError):
     """The caller's roles do not allow the call, or it was refused (e.g. already reviewed)."""
+
+
+class AlreadyReviewed(AccessDenied):
+    """`SubmitAccessReview` refused: this author has reviewed the request before.
+
+    Teleport's text: `user "<name>" has already reviewed this request`.
+    """
+
+
+class AlreadyResolved(AccessDenied):
+    """`SubmitAccessReview` refused: the request is already approved, denied or promoted.
+
+    Teleport's text: "the access request has been already approved" (or denied, promoted).
+    """
 
 
 class CompareFailed(APIError):

@@ -5,8 +5,9 @@ the user-facing message in the status details; `translate_rpc_error` reverses th
 failures (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED: no TCP connection, a TLS handshake that
 failed, a connection that dropped, a server that did not answer in time) become
 `ConnectionProblem` naming the address; everything else an `APIError` subclass that keeps the
-server's message verbatim (Go plugins match on suffixes such as "has already reviewed this
-request"), the status code name and the RPC method.
+server's message verbatim, the status code name and the RPC method. Two PERMISSION_DENIED answers
+to a review are told apart by their text, as Go plugins do, and get their own classes:
+`AlreadyReviewed` and `AlreadyResolved`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import grpc
 from teleport_access._exceptions import (
     AccessDenied,
     AlreadyExists,
+    AlreadyResolved,
+    AlreadyReviewed,
     APIError,
     BadParameter,
     CompareFailed,
@@ -40,6 +43,12 @@ API_ERRORS: dict[grpc.StatusCode, type[APIError]] = {
     grpc.StatusCode.RESOURCE_EXHAUSTED: LimitExceeded,
     grpc.StatusCode.UNIMPLEMENTED: NotImplementedByServer,
 }
+
+#: Teleport's texts for PERMISSION_DENIED answers that say "nothing left to do" rather than "not
+#: allowed" (lib/services/access_request.go): matched as the Go plugins match them, a suffix for a
+#: second review by the same author and a phrase for a review of a resolved request.
+_ALREADY_REVIEWED_SUFFIX = "has already reviewed this request"
+_ALREADY_RESOLVED_PHRASE = "the access request has been already "
 
 #: Codes that mean "could not talk to the server", not "the server said no". Worth retrying.
 TRANSPORT_CODES = frozenset(
@@ -93,8 +102,18 @@ def translate_rpc_error(error: grpc.RpcError, *, method: str, address: str) -> T
             f"{method}: the Teleport Auth Service at {address} {what}{suffix}", address=address
         )
     exc_type = API_ERRORS.get(code, APIError)
+    if code is grpc.StatusCode.PERMISSION_DENIED:
+        exc_type = _access_denied_type(details)
     message = details or f"{method} failed with {code.name}"
     return exc_type(message, code=code.name, method=method)
+
+
+def _access_denied_type(message: str) -> type[AccessDenied]:
+    if message.rstrip().endswith(_ALREADY_REVIEWED_SUFFIX):
+        return AlreadyReviewed
+    if _ALREADY_RESOLVED_PHRASE in message:
+        return AlreadyResolved
+    return AccessDenied
 
 
 def translate_usage_error(error: Exception, *, method: str, address: str) -> ConnectionProblem:

@@ -80,7 +80,10 @@ class RequestState(enum.IntEnum):
 
     @property
     def is_resolved(self) -> bool:
-        """APPROVED, DENIED or PROMOTED: the request will not change state again."""
+        """APPROVED, DENIED or PROMOTED: no review can change the state any more.
+
+        (Only `SetAccessRequestState` can: it may deny an approved request, never undo a denial.)
+        """
         return self in (RequestState.APPROVED, RequestState.DENIED, RequestState.PROMOTED)
 
 
@@ -128,6 +131,28 @@ class AccessRequest:
     reviews: tuple[AccessReview, ...] = attrs.field(default=(), converter=_reviews)
     thresholds: tuple[AccessReviewThreshold, ...] = attrs.field(default=(), converter=_thresholds)
     suggested_reviewers: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+
+    def is_older_than(self, other: AccessRequest) -> bool:
+        """Whether this is provably an earlier version of the same request than `other`.
+
+        Teleport changes a request in few ways: a review is appended (never removed, and only
+        while the request is pending), a resolution moves it out of PENDING, and
+        `SetAccessRequestState` may later change a resolved state, but never a DENIED one
+        (Teleport's `SetState` refuses). So this version is older when it has fewer reviews;
+        with as many reviews, when it is PENDING and `other` is resolved, or `other` is DENIED
+        and it is not. More reviews make it newer whatever the states say, and versions that
+        differ otherwise (or not at all) are not ordered: False.
+
+        The one assumption beyond Teleport's own checks: a resolved request is never set back
+        to PENDING, which Teleport does not refuse but no Teleport tool or plugin does.
+        """
+        if self.id != other.id:
+            raise ValueError(f"versions of different requests: {self.id!r}, {other.id!r}")
+        if len(self.reviews) != len(other.reviews):
+            return len(self.reviews) < len(other.reviews)
+        if other.state.is_resolved and self.state.is_pending:
+            return True
+        return other.state is RequestState.DENIED and self.state is not RequestState.DENIED
 
 
 @attrs.frozen(kw_only=True)
@@ -408,14 +433,3 @@ WatchMessage: TypeAlias = (
     | AccessMonitoringRulePut
     | AccessMonitoringRuleDelete
 )
-
-
-def is_older(candidate: AccessRequest, known: AccessRequest) -> bool:
-    """True when `candidate` is provably an earlier version of the request than `known`.
-
-    Requests only move forward: reviews are appended and never removed, and a resolved request
-    never becomes pending again.
-    """
-    if len(candidate.reviews) < len(known.reviews):
-        return True
-    return known.state.is_resolved and candidate.state.is_pending

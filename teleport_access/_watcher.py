@@ -35,9 +35,10 @@ drop the stream); messages that arrive meanwhile are buffered. Then:
 * a stream event that is provably older than the listed snapshot already delivered for the same
   request is dropped. Stream messages and the listing race each other: an update made just
   before the listing can arrive on the stream just after it. Access requests only move forward
-  (reviews are never removed; a resolved request never becomes pending again), so a PUT with
-  fewer reviews than the snapshot, or PENDING when the snapshot was resolved, is stale. A PUT or
-  DELETE for a request this connection reported deleted by reconciliation is stale too.
+  (`AccessRequest.is_older_than`: reviews are never removed, a resolved request never becomes
+  pending again, a denial is final), so a PUT with fewer reviews than the snapshot, PENDING when
+  the snapshot was resolved, or not DENIED when the snapshot was, is stale. A PUT or DELETE for a
+  request this connection reported deleted by reconciliation is stale too.
 
 Guarantees to consumers:
 
@@ -237,23 +238,12 @@ class _StreamPump:
                 await aclose()
 
 
-def _is_older(candidate: AccessRequest, snapshot: AccessRequest) -> bool:
-    """True when `candidate` is provably an earlier version of the request than `snapshot`.
-
-    Access requests only move forward: reviews are appended, never removed, and a resolved
-    request never becomes pending again. Anything else (same progress) is not provably older.
-    """
-    if len(candidate.reviews) < len(snapshot.reviews):
-        return True
-    return snapshot.state.is_resolved and candidate.state.is_pending
-
-
 def _age_order(request: AccessRequest) -> tuple[float, str]:
     created = request.created
     return (created.timestamp() if created is not None else float("-inf"), request.id)
 
 
-class _CatchUp:
+class _Reconciliation:
     """Pure decisions of one catch-up: which events the listing yields, which stream events
     that follow are stale. Holds no I/O; see the module docstring for the rules."""
 
@@ -298,7 +288,7 @@ class _CatchUp:
         snapshot = self._snapshots.get(request_id)
         if snapshot is None:
             return True
-        if isinstance(event, AccessRequestPut) and _is_older(event.request, snapshot):
+        if isinstance(event, AccessRequestPut) and event.request.is_older_than(snapshot):
             return False
         # The stream is ordered: once it reaches the snapshot's version, the rest is newer.
         del self._snapshots[request_id]
@@ -559,7 +549,7 @@ class AccessRequestWatcher:
             self._connected(first)
             follow_rules = await self._list_rules(first)
 
-            catch_up: _CatchUp | None = None
+            catch_up: _Reconciliation | None = None
             if self._reconcile:
                 catch_up = await self._list_for_catch_up(pump)
             if catch_up is not None:
@@ -632,7 +622,7 @@ class AccessRequestWatcher:
         self._call_hook(self._on_rules, AccessMonitoringRulesListed(rules=rules))
         return True
 
-    async def _list_for_catch_up(self, pump: _StreamPump) -> _CatchUp | None:
+    async def _list_for_catch_up(self, pump: _StreamPump) -> _Reconciliation | None:
         """List every request while the pump keeps reading the stream.
 
         Returns None when there is nothing to reconcile with: the stream ended meanwhile (its
@@ -657,7 +647,7 @@ class AccessRequestWatcher:
             return None  # the stream ended first
         error = listing.exception()
         if error is None:
-            return _CatchUp(
+            return _Reconciliation(
                 listing.result(), known_ids=self._known, streamed_ids=pump.buffered_ids()
             )
         if isinstance(error, ConnectionProblem) or self._fail_fast:

@@ -38,6 +38,8 @@ from teleport_access import _convert as convert
 from teleport_access._exceptions import (
     AccessDenied,
     AlreadyExists,
+    AlreadyResolved,
+    AlreadyReviewed,
     BadParameter,
     CompareFailed,
     NotFound,
@@ -493,7 +495,7 @@ class FakeAuthState:
             if not request.thresholds:
                 raise BadParameter("request is uninitialized or does not support reviews")
             if any(existing.author == author for existing in request.reviews):
-                raise AccessDenied(f'user "{author}" has already reviewed this request')
+                raise AlreadyReviewed(f'user "{author}" has already reviewed this request')
             roles = tuple(sorted(set(review.roles)))
             if roles and len(roles) != len(record.rtm):
                 raise NotImplementedByServer(
@@ -508,11 +510,11 @@ class FakeAuthState:
                     raise BadParameter(f'role "{role}" is not a member of this request')
             indexes = self._threshold_indexes(request, review, author, caller)
             if request.state is RequestState.APPROVED:
-                raise AccessDenied("the access request has been already approved")
+                raise AlreadyResolved("the access request has been already approved")
             if request.state is RequestState.DENIED:
-                raise AccessDenied("the access request has been already denied")
+                raise AlreadyResolved("the access request has been already denied")
             if request.state is RequestState.PROMOTED:
-                raise AccessDenied("the access request has been already promoted")
+                raise AlreadyResolved("the access request has been already promoted")
             stored = attrs.evolve(
                 review,
                 author=author,

@@ -9,8 +9,10 @@
     print(expr.explain(Context()))   # every sub-expression with its value
 
 `parse` reads, type-checks and compiles an expression once; `Expression.evaluate` runs it against
-a `Context`; `can_review` is Teleport's permission algorithm for reviewing an access request.
-The language is documented in docs/where.md.
+a `Context`; `can_review` is Teleport's permission algorithm for reviewing an access request;
+`compile_role_pattern` compiles a role pattern (glob or `^...$` Go regex) for a configuration.
+Regular expressions are Go's, matched by RE2 in linear time. The language is documented in
+docs/where.md.
 """
 
 from teleport_access.where._context import Context, Request, Review, Reviewer
@@ -22,6 +24,7 @@ from teleport_access.where._errors import (
 )
 from teleport_access.where._explain import Explanation
 from teleport_access.where._expression import Dialect, Expression, ExpressionKind, parse
+from teleport_access.where._patterns import RolePattern, RolePatternError, compile_role_pattern
 from teleport_access.where._review import ReviewDecision, can_review
 
 __all__ = [
@@ -34,10 +37,13 @@ __all__ = [
     "Review",
     "ReviewDecision",
     "Reviewer",
+    "RolePattern",
+    "RolePatternError",
     "WhereError",
     "WhereEvalError",
     "WhereSyntaxError",
     "WhereTypeError",
     "can_review",
+    "compile_role_pattern",
     "parse",
 ]

@@ -192,15 +192,8 @@ class Compiler:
             assert not isinstance(compiled, RegexError)  # the checker recorded it as a problem
             matcher = compiled
             if single:
-                return lambda ctx: matcher(values(ctx)) is not None
-
-            def match_any(ctx: Context) -> bool:
-                for value in values(ctx):  # noqa: SIM110
-                    if matcher(value) is not None:
-                        return True
-                return False
-
-            return match_any
+                return lambda ctx: matcher(values(ctx))
+            return lambda ctx: any(map(matcher, values(ctx)))
 
         pattern_fn = self.compile(second)
         text = self.text
@@ -212,8 +205,8 @@ class Compiler:
             if isinstance(result, RegexError):
                 raise pattern_error(text, second, result, value=pattern)
             if single:
-                return result(found) is not None
-            return any(result(value) is not None for value in found)
+                return result(found)
+            return any(map(result, found))
 
         return match_dynamic
 

@@ -27,8 +27,8 @@ from teleport_access._models import ClaimMapping
 from teleport_access.where import _parser as syn
 from teleport_access.where._errors import WhereError
 from teleport_access.where._lexer import STRING
-from teleport_access.where._patterns import expression_to_regexp, replace_all
-from teleport_access.where._regex import RegexError, compile_go, translate
+from teleport_access.where._patterns import compile_teleport_pattern, expression_to_regexp
+from teleport_access.where._regex import GoRegexp, RegexError, compile_go
 
 Match = Callable[[str], bool]
 
@@ -64,11 +64,10 @@ def new_matcher(value: str) -> Match:
                 f"{value!r} is using template brackets '{{{{' or '}}}}', however expression does "
                 "not parse, make sure the format is {{expression}}"
             )
-        try:
-            search = compile_go(expression_to_regexp(value)).search
-        except RegexError as exc:
-            raise MatcherError(f"invalid role matcher {value!r}: {exc}") from exc
-        return lambda role: search(role) is not None
+        compiled = compile_teleport_pattern(value)
+        if isinstance(compiled, RegexError):
+            raise MatcherError(f"invalid role matcher {value!r}: {compiled}")
+        return compiled
     prefix, expression, suffix = template.group("prefix", "expression", "suffix")
     negate, pattern = _template_function(value, expression)
     try:
@@ -83,7 +82,7 @@ def new_matcher(value: str) -> Match:
         inner = role[len(prefix) :]
         if suffix and inner.endswith(suffix):
             inner = inner[: len(inner) - len(suffix)]
-        return (search(inner) is None) if negate else (search(inner) is not None)
+        return search(inner) is not negate
 
     return match_template
 
@@ -150,13 +149,12 @@ def traits_to_role_matchers(
             continue
         for trait_value in values:
             for role in mapping.roles:
-                pattern, names = insensitive
-                if pattern.search(trait_value) is None:
+                if not insensitive.search(trait_value):
                     break  # this trait value does not match: on to the next one
-                out = replace_all(pattern, names, trait_value, role)
+                out = insensitive.replace_all(trait_value, role)
                 if not out:
                     continue
-                if sensitive[0].search(trait_value) is None:
+                if not sensitive.search(trait_value):
                     continue  # matches only ignoring case: Teleport warns and skips it
                 produced.append((out, out != role))
     matchers = []
@@ -179,9 +177,8 @@ def traits_to_role_matchers(
 
 
 @functools.lru_cache(maxsize=512)
-def _compile_mapping(pattern: str) -> tuple[re.Pattern[str], dict[str, int]] | None:
+def _compile_mapping(pattern: str) -> GoRegexp | None:
     try:
-        _, names = translate(pattern, capture=True)
-        return compile_go(pattern, capture=True), names
+        return compile_go(pattern, capture=True)
     except RegexError:
         return None

@@ -1,20 +1,22 @@
-"""Teleport's pattern semantics on top of the RE2 translation in `_regex.py`.
+"""Teleport's pattern semantics on top of Go's regular expressions (`_regex.py`).
 
 - `regexp.match` and role matchers: a pattern wrapped in `^...$` is a Go regular expression,
   anything else a glob where `*` matches any run of characters (but not a line break, as Go's
   `.*`) and everything else is literal. Matching is Go's `MatchString`: a search, which the
   anchors make whole-string.
-- `claims_to_roles`: Go's `ReplaceAllString` with `$1`/`${name}` expansion.
+- Role patterns of a configuration (`RolePattern`): the same language, matched either as Teleport
+  matches role conditions or against whole role names, and which of the two a pattern's meaning
+  depends on.
 """
 
 from __future__ import annotations
 
 import functools
-import re
-import unicodedata
 from collections.abc import Callable, Iterable
 
-from teleport_access.where._regex import RegexError, compile_go
+import attrs
+
+from teleport_access.where._regex import RegexError, compile_go, tokens
 
 _GO_META = frozenset("\\.+*?()|[]{}^$")
 
@@ -41,8 +43,8 @@ def expression_to_regexp(expression: str) -> str:
     return "^" + glob_to_regexp(expression) + "$"
 
 
-#: A compiled pattern's match function: a match object when the string matches, else None.
-Matcher = Callable[[str], "re.Match[str] | None"]
+#: A compiled pattern's match function: does the string match?
+Matcher = Callable[[str], bool]
 #: A compiled Teleport pattern, or the reason it does not compile (cached either way).
 Compiled = Matcher | RegexError
 
@@ -55,10 +57,10 @@ def compile_teleport_pattern(expression: str) -> Compiled:
     anchors make it whole-string, and `^a|b$` really matches any string starting with a); a glob
     is anchored at both ends. Errors are returned, not raised, so they are cached too.
     """
-    if not is_regexp(expression):
-        # Fast path for globs: the same language, without a trip through the RE2 parser.
-        pieces = [re.escape(piece) for piece in expression.split("*")]
-        return re.compile("(?:" + ".*".join(pieces) + ")").fullmatch
+    if not is_regexp(expression) and "*" not in expression and expression.isascii():
+        # A glob without a star is its quoted text between ^ and $: it matches itself only.
+        # (Non-ASCII text goes to RE2, which refuses a lone surrogate as Go does.)
+        return expression.__eq__
     try:
         return compile_go(expression_to_regexp(expression)).search
     except RegexError as exc:
@@ -70,66 +72,100 @@ def regex_matches_any(values: Iterable[str], expression: str) -> bool:
     compiled = compile_teleport_pattern(expression)
     if isinstance(compiled, RegexError):
         raise type(compiled)(compiled.code, compiled.expr)  # not the cached instance
-    return any(compiled(value) is not None for value in values)
+    return any(compiled(value) for value in values)
 
 
 # ---------------------------------------------------------------------------------------------
-# Go's Regexp.ReplaceAllString, for claims_to_roles
+# Role patterns
 
 
-def _expand(template: str, match: re.Match[str], names: dict[str, int]) -> str:
-    """Go's Regexp.Expand: `$1`, `${1}`, `$name`, `${name}`, `$$`; unknown references are empty."""
-    out: list[str] = []
-    i = 0
-    while True:
-        dollar = template.find("$", i)
-        if dollar < 0:
-            out.append(template[i:])
-            return "".join(out)
-        out.append(template[i:dollar])
-        rest = template[dollar + 1 :]
-        if rest.startswith("$"):
-            out.append("$")
-            i = dollar + 2
-            continue
-        brace = rest.startswith("{")
-        k = 1 if brace else 0
-        while k < len(rest) and (
-            rest[k].isalpha() or unicodedata.category(rest[k]) == "Nd" or rest[k] == "_"
-        ):
-            k += 1
-        name = rest[1 if brace else 0 : k]
-        if not name or (brace and (k >= len(rest) or rest[k] != "}")):
-            out.append("$")
-            i = dollar + 1
-            continue
-        if brace:
-            k += 1
-        i = dollar + 1 + k
-        number = int(name) if name.isascii() and name.isdigit() and len(name) <= 8 else -1
-        if name.startswith("0") and len(name) > 1:
-            number = -1
-        index = number if number >= 0 else names.get(name, -1)
-        if 0 <= index <= (match.re.groups):
-            group = match.group(index)
-            if group is not None:
-                out.append(group)
+class RolePatternError(ValueError):
+    """A role pattern that cannot be used: empty, or an invalid regular expression."""
 
 
-def replace_all(pattern: re.Pattern[str], names: dict[str, int], text: str, repl: str) -> str:
-    """Go's ReplaceAllString: an empty match right after a previous match is not replaced."""
-    out: list[str] = []
-    last_end = 0
-    pos = 0
-    while pos <= len(text):
-        match = pattern.search(text, pos)
-        if match is None:
-            break
-        start, end = match.span()
-        out.append(text[last_end:start])
-        if end > last_end or start == 0:
-            out.append(_expand(repl, match, names))
-        last_end = end
-        pos = pos + 1 if pos + 1 > end else end
-    out.append(text[last_end:])
-    return "".join(out)
+@attrs.frozen
+class RolePattern:
+    """A role pattern compiled once: a glob (`*` for any run of characters) or a `^...$` regex.
+
+    Teleport's role conditions search a role name with the pattern; a list such as tpd's
+    `approve_roles` is documented to match whole names. The two agree unless the regex's anchors
+    do not hold for every match, e.g. `^a|b$`, which Teleport reads as "starts with a, or ends
+    with b". `difference` then says so in a sentence.
+    """
+
+    pattern: str
+    _search: Matcher = attrs.field(repr=False, eq=False)
+    _whole: Matcher = attrs.field(repr=False, eq=False)
+    #: Why Teleport's meaning and the whole-name meaning differ for this pattern, or None.
+    difference: str | None = attrs.field(eq=False)
+
+    def matches(self, role: str) -> bool:
+        """Teleport's meaning: does the pattern match in the role name (a search)?"""
+        return self._search(role)
+
+    def matches_whole_name(self, role: str) -> bool:
+        """Does the pattern match the whole role name?"""
+        return self._whole(role)
+
+    @property
+    def meanings_differ(self) -> bool:
+        """Whether some role name matches in Teleport's meaning but not as a whole name."""
+        return self.difference is not None
+
+
+def compile_role_pattern(pattern: str) -> RolePattern:
+    """Compile a role pattern. Raises RolePatternError naming the pattern and the problem."""
+    if not pattern:
+        raise RolePatternError("a role pattern must not be empty")
+    search = compile_teleport_pattern(pattern)
+    if isinstance(search, RegexError):
+        raise RolePatternError(f"invalid regular expression {pattern!r}: {search}")
+    if not is_regexp(pattern):
+        return RolePattern(pattern, search, search, None)  # a glob is anchored at both ends
+    whole = compile_go(pattern).fullmatch
+    return RolePattern(pattern, search, whole, _anchoring_difference(pattern))
+
+
+def _anchoring_difference(pattern: str) -> str | None:
+    """Why a search with the regex `pattern` may match only part of a name, or None.
+
+    Searching and whole-name matching agree when every top-level alternative starts with `^`
+    (not repeated) and ends with `$`, both meaning the ends of the text. Anything else is
+    reported, so a warning may be given for a pattern that would in fact agree, never the reverse.
+    """
+    alternatives: list[list[str]] = [[]]
+    line_anchors = False  # a top-level (?m) makes ^ and $ match at line breaks
+    multiline = False
+    depth = 0
+    for token in tokens(pattern):
+        if depth == 0:
+            if token.kind == "alt":
+                alternatives.append([])
+                continue
+            if token.kind == "flags":
+                on, _, off = pattern[token.start + 2 : token.end - 1].partition("-")
+                multiline = ("m" in on or multiline) and "m" not in off
+            if token.kind in ("begin", "end") and multiline:
+                line_anchors = True
+            alternatives[-1].append(token.kind)
+        depth += {"open": 1, "close": -1}.get(token.kind, 0)
+    if line_anchors:
+        return (
+            f"{pattern!r} sets the m flag, so its ^ and $ also match at line breaks and Teleport "
+            "matches names of several lines that only contain a matching line"
+        )
+    kinds = [[kind for kind in alternative if kind != "flags"] for alternative in alternatives]
+    anchored = [k[:1] == ["begin"] and k[1:2] != ["repeat"] and k[-1:] == ["end"] for k in kinds]
+    if all(anchored):
+        return None
+    if len(alternatives) > 1 and kinds[0][:1] == ["begin"] and kinds[-1][-1:] == ["end"]:
+        grouped = f"^(?:{pattern[1:-1]})$"
+        return (
+            f"Teleport applies the ^ and $ of {pattern!r} only to its first and last "
+            "alternatives, so it matches role names that merely start with, end with or "
+            f"contain a match of one; write {grouped!r} to match whole names only"
+        )
+    return (
+        f"{pattern!r} is not anchored at both ends for every match, so Teleport also matches "
+        "role names that merely contain a match"
+    )

@@ -28,6 +28,7 @@ from typing import Any, cast
 
 import attrs
 
+from teleport_access.where import compile_role_pattern
 from teleport_pd_cli._email import is_exact_email
 from teleport_pd_cli._exceptions import ConfigError
 from teleport_pd_cli.config._fields import GO, KeySpec, Kind, TableSpec, parse_duration
@@ -465,6 +466,15 @@ def _pagerduty_rules(load: _Load, table: TableSpec, raw: _Values, values: _Value
         )
 
 
+def _auto_approval_rules(load: _Load, table: TableSpec, raw: _Values, values: _Values) -> None:
+    # approve_roles means whole-name matches (documented); say where Teleport would read a
+    # pattern otherwise, so an operator who copied a pattern from a role is not surprised.
+    for pattern in values["approve_roles"]:
+        difference = compile_role_pattern(pattern).difference
+        if difference:
+            load.warn_key(table.key("approve_roles"), f"pattern {pattern!r}: {difference}")
+
+
 def _no_rules(load: _Load, table: TableSpec, raw: _Values, values: _Values) -> None:
     pass
 
@@ -472,4 +482,5 @@ def _no_rules(load: _Load, table: TableSpec, raw: _Values, values: _Values) -> N
 _RULES: dict[str, Callable[[_Load, TableSpec, _Values, _Values], None]] = {
     "teleport": _teleport_rules,
     "pagerduty": _pagerduty_rules,
+    "pagerduty.auto_approval": _auto_approval_rules,
 }

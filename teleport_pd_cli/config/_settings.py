@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
@@ -21,6 +20,7 @@ from typing import ClassVar, Literal, TypeAlias
 
 import attrs
 
+from teleport_access.where import RolePattern, compile_role_pattern
 from teleport_pd_cli.config._fields import (
     TPD,
     KeySpec,
@@ -176,22 +176,13 @@ def _normalize_format(value: str) -> LogFormat:
     raise ValueError(f"unsupported log format: {value!r} (use text or json)")
 
 
-# -- approve_roles patterns: matching lives here and in AutoApprovalSettings.role_allowed only ---
+# -- approve_roles patterns: Teleport's engine (teleport_access.where), matched as whole names --
 
 
-def _role_pattern(pattern: str) -> re.Pattern[str]:
-    """Teleport's role-condition matching: `^...$` is a regex, otherwise `*` is a wildcard.
-
-    Raises ValueError for an empty pattern or an invalid regular expression.
-    """
-    if not pattern:
-        raise ValueError("a role pattern must not be empty")
-    if pattern.startswith("^") and pattern.endswith("$"):
-        try:
-            return re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+def _role_pattern(pattern: str) -> RolePattern:
+    """A compiled `approve_roles` pattern; ValueError (a `RolePatternError`) when it is empty or
+    an invalid regular expression. Globs and `^...$` regexes as Teleport reads them, on RE2."""
+    return compile_role_pattern(pattern)
 
 
 def _string_tuple(value: Iterable[str]) -> tuple[str, ...]:
@@ -369,18 +360,24 @@ class AutoApprovalSettings:
         origin=TPD,
         help="Approve only requests all of whose roles match one of these patterns. `*` "
         "matches any run of characters (as in Teleport role conditions); a pattern "
-        "written `^...$` is a regular expression. Matching is case-sensitive.",
+        "written `^...$` is a regular expression in Go's syntax (RE2). A pattern must match "
+        "the whole role name, case-sensitively; where Teleport would read a pattern "
+        "otherwise (`^a|b$`), loading the config warns.",
     )
-    _compiled: tuple[re.Pattern[str], ...] = attrs.field(
-        init=False, eq=False, repr=False, hash=False
-    )
+    _compiled: tuple[RolePattern, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     @_compiled.default
-    def _compile(self) -> tuple[re.Pattern[str], ...]:
+    def _compile(self) -> tuple[RolePattern, ...]:
         return tuple(_role_pattern(pattern) for pattern in self.approve_roles)
 
     def role_allowed(self, role: str) -> bool:
-        return any(pattern.fullmatch(role) for pattern in self._compiled)
+        """Whether `role` is a whole-name match of a pattern (the documented meaning; where
+        Teleport's own reading of a pattern differs, loading the config warns)."""
+        return any(pattern.matches_whole_name(role) for pattern in self._compiled)
+
+    def pattern_differences(self) -> list[str]:
+        """A sentence for each pattern whose Teleport meaning differs from a whole-name match."""
+        return [pattern.difference for pattern in self._compiled if pattern.difference]
 
     def roles_allowed(self, roles: tuple[str, ...]) -> bool:
         """True when every role matches a pattern (vacuously true for no roles)."""

@@ -65,6 +65,8 @@ from teleport_access import (
     AccessRequest,
     AccessRequestEvent,
     AccessRequestPut,
+    AlreadyResolved,
+    AlreadyReviewed,
     RequestState,
     TeleportError,
     modify_plugin_data,
@@ -93,8 +95,6 @@ logger = logging.getLogger(__name__)
 
 #: Failures a step may meet that are the world's fault, not ours: logged, retried later.
 _STEP_ERRORS = (PagerDutyError, TeleportError)
-#: Teleport's answer when a review comes after the request was resolved.
-_ALREADY_RESOLVED = "has been already"
 
 
 @attrs.frozen(kw_only=True)
@@ -652,22 +652,21 @@ class Processor:
                 reason=approve.reason,
                 author=self.plugin_user,
             )
+        except AlreadyReviewed:
+            log.debug("Already reviewed the request")
+            self._observer.emit(ApprovalOutcome(request_id=request.id, result="already_reviewed"))
+            return
+        except AlreadyResolved as exc:
+            log.debug("The request was resolved before the approval: %s", exc)
+            self._observer.emit(ApprovalOutcome(request_id=request.id, result="already_reviewed"))
+            return
         except AccessDenied as exc:
-            message = str(exc)
-            if policy.is_already_reviewed(message):
-                log.debug("Already reviewed the request")
-                result = "already_reviewed"
-            elif _ALREADY_RESOLVED in message:
-                log.debug("The request was resolved before the approval: %s", message)
-                result = "already_reviewed"
-            else:
-                log.warning(
-                    "Teleport refused the approval of an on-call requester: %s. Give the "
-                    "plugin's role review_requests for the requested roles.",
-                    message,
-                )
-                result = "refused"
-            self._observer.emit(ApprovalOutcome(request_id=request.id, result=result))
+            log.warning(
+                "Teleport refused the approval of an on-call requester: %s. Give the "
+                "plugin's role review_requests for the requested roles.",
+                exc,
+            )
+            self._observer.emit(ApprovalOutcome(request_id=request.id, result="refused"))
             return
         self._observer.emit(ApprovalOutcome(request_id=request.id, result="approved"))
         log.info("Successfully submitted a request approval (%s)", approve.why)

@@ -26,8 +26,8 @@ How the daemon carries out each step:
   appear twice; the Go plugin would lose the resolution instead).
 * `ConsiderApproval`: find the PagerDuty user by the requester's email and the services named in
   `step.service_names`, list the user's on-call entries in those services' escalation policies,
-  call `decide_approval`, and submit an APPROVED review with `Approve.reason`. An error for which
-  `is_already_reviewed` is true means another run got there first.
+  call `decide_approval`, and submit an APPROVED review with `Approve.reason`. Teleport's
+  `AlreadyReviewed` means another run got there first.
 * `Skip`: log `why` (at debug, or warning when `warning` is set). Nothing to do.
 
 Compared with the Go plugin: a failed incident creation is retried (the Go plugin never does);
@@ -44,7 +44,6 @@ from teleport_pd_cli.policy._approval import (
     PagerDutyService,
     PagerDutyUser,
     decide_approval,
-    is_already_reviewed,
     precheck_approval,
 )
 from teleport_pd_cli.policy._freshness import REMEMBERED, RequestStates
@@ -138,7 +137,6 @@ __all__ = [
     "incident_body",
     "incident_key",
     "incident_title",
-    "is_already_reviewed",
     "is_exact_email",
     "missing_notes",
     "needs_sweep",

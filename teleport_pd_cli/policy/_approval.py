@@ -20,17 +20,8 @@ __all__ = [
     "PagerDutyService",
     "PagerDutyUser",
     "decide_approval",
-    "is_already_reviewed",
     "precheck_approval",
 ]
-
-#: The tail of Teleport's error when a user reviews a request twice.
-_ALREADY_REVIEWED = "has already reviewed this request"
-
-
-def is_already_reviewed(message: str) -> bool:
-    """Whether a SubmitAccessReview error says this user has reviewed the request already."""
-    return message.rstrip().endswith(_ALREADY_REVIEWED)
 
 
 @attrs.frozen(kw_only=True)

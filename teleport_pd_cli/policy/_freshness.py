@@ -4,12 +4,12 @@ Events reach the daemon out of order (retries, repair events, catch-up listings 
 stream), and acting on a stale version could move a request back: a PENDING snapshot of a request
 that was already resolved would open an incident nothing resolves. `RequestStates` remembers the
 newest version of every request seen and the ids of requests seen deleted, and answers with the
-version to act on. Pure bookkeeping; no I/O.
+version to act on (`AccessRequest.is_older_than` decides what is older). Pure bookkeeping.
 """
 
 from __future__ import annotations
 
-from teleport_access._models import AccessRequest, is_older
+from teleport_access._models import AccessRequest
 from teleport_pd_cli.policy._repair import Remembered
 
 __all__ = ["REMEMBERED", "RequestStates"]
@@ -32,7 +32,7 @@ class RequestStates:
         if request.id in self._deleted:
             return None
         known = self._latest.get(request.id)
-        if known is not None and is_older(request, known):
+        if known is not None and request.is_older_than(known):
             return known
         self._latest[request.id] = request
         return request

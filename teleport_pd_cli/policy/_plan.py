@@ -51,9 +51,9 @@ def plan(
     """The steps for one event, given the request's current plugin data.
 
     `plugin_user` is the plugin's own Teleport user (the author of its reviews); when it is
-    empty, a repeated approval is caught by `is_already_reviewed` instead. `route` is where a
-    pending request's incident goes (`route_notification` with the Access Monitoring Rules that
-    matched); None routes by the annotation alone.
+    empty, a repeated approval is refused by Teleport (`AlreadyReviewed`) instead. `route` is
+    where a pending request's incident goes (`route_notification` with the Access Monitoring
+    Rules that matched); None routes by the annotation alone.
     """
     if isinstance(event, AccessRequestDelete):
         return _plan_deleted(event.request_id, data)

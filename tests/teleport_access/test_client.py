@@ -10,6 +10,8 @@ from teleport_access._client import AuthClient
 from teleport_access._credentials import Identity
 from teleport_access._exceptions import (
     AccessDenied,
+    AlreadyResolved,
+    AlreadyReviewed,
     BadParameter,
     CompareFailed,
     NotFound,
@@ -207,20 +209,36 @@ async def test_a_second_review_by_the_same_author_is_refused_with_teleports_mess
         "alice", ["admin"], thresholds=[AccessReviewThreshold(approve=2, deny=2)]
     )
     await auth_client.submit_review(request.id, proposed_state=RequestState.APPROVED)
-    with pytest.raises(AccessDenied) as caught:
+    with pytest.raises(AlreadyReviewed) as caught:
         await auth_client.submit_review(request.id, proposed_state=RequestState.APPROVED)
+    assert isinstance(caught.value, AccessDenied)
     assert str(caught.value) == f'user "{PLUGIN_USER}" has already reviewed this request'
     assert caught.value.code == "PERMISSION_DENIED"
     assert caught.value.method == "SubmitAccessReview"
 
 
-async def test_reviewing_a_resolved_request_is_refused(
-    fake_auth: FakeAuthServer, auth_client: AuthClient
+@pytest.mark.parametrize("resolution", ["approve", "deny"])
+async def test_reviewing_a_resolved_request_raises_already_resolved_with_teleports_message(
+    fake_auth: FakeAuthServer, auth_client: AuthClient, resolution: str
 ) -> None:
     request = fake_auth.create_request("alice", ["admin"])
-    fake_auth.deny(request.id, reason="no")
-    with pytest.raises(AccessDenied, match="the access request has been already denied"):
+    getattr(fake_auth, resolution)(request.id, reason="decided")
+    state = "approved" if resolution == "approve" else "denied"
+    with pytest.raises(AlreadyResolved) as caught:
         await auth_client.submit_review(request.id, proposed_state=RequestState.APPROVED)
+    assert isinstance(caught.value, AccessDenied)
+    assert str(caught.value) == f"the access request has been already {state}"
+    assert caught.value.code == "PERMISSION_DENIED"
+
+
+async def test_other_refusals_of_a_review_stay_plain_access_denied(
+    fake_auth: FakeAuthServer,
+) -> None:
+    request = fake_auth.create_request("alice", ["admin"])
+    async with AuthClient(fake_auth.address, fake_auth.issue_identity("alice")) as alice:
+        with pytest.raises(AccessDenied) as caught:
+            await alice.submit_review(request.id, proposed_state=RequestState.APPROVED)
+    assert type(caught.value) is AccessDenied
 
 
 async def test_users_cannot_review_their_own_requests(fake_auth: FakeAuthServer) -> None:

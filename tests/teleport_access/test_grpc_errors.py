@@ -8,6 +8,8 @@ import pytest
 from teleport_access._exceptions import (
     AccessDenied,
     AlreadyExists,
+    AlreadyResolved,
+    AlreadyReviewed,
     APIError,
     BadParameter,
     CompareFailed,
@@ -59,6 +61,44 @@ def test_api_status_codes_map_to_api_errors_keeping_message_code_and_method(
     assert isinstance(error, APIError)
     assert str(error) == "server says no"
     assert (error.code, error.method) == (code.name, "SubmitAccessReview")
+
+
+@pytest.mark.parametrize(
+    ("details", "exc_type"),
+    [
+        ('user "access-plugin" has already reviewed this request', AlreadyReviewed),
+        ('user "a" has already reviewed this request\n', AlreadyReviewed),
+        ("the access request has been already approved", AlreadyResolved),
+        ("the access request has been already denied", AlreadyResolved),
+        ("the access request has been already promoted", AlreadyResolved),
+        ('user "a" cannot review their own access request', AccessDenied),
+        ("has already reviewed this request, says the proxy in front", AccessDenied),
+    ],
+)
+def test_review_refusals_are_told_apart_by_teleports_text(
+    details: str, exc_type: type[AccessDenied]
+) -> None:
+    error = translate_rpc_error(
+        FakeRpcError(grpc.StatusCode.PERMISSION_DENIED, details),
+        method="SubmitAccessReview",
+        address="a:3025",
+    )
+    assert type(error) is exc_type
+    assert str(error) == details
+
+
+def test_the_review_texts_are_only_access_denied_under_permission_denied() -> None:
+    error = translate_rpc_error(
+        FakeRpcError(grpc.StatusCode.INVALID_ARGUMENT, "the access request has been already x"),
+        method="SubmitAccessReview",
+        address="a:3025",
+    )
+    assert type(error) is BadParameter
+
+
+def test_the_fake_sends_the_review_refusals_as_permission_denied() -> None:
+    assert status_code_for(AlreadyReviewed("x")) is grpc.StatusCode.PERMISSION_DENIED
+    assert status_code_for(AlreadyResolved("x")) is grpc.StatusCode.PERMISSION_DENIED
 
 
 @pytest.mark.parametrize(

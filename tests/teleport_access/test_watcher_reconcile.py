@@ -13,7 +13,7 @@ import pytest
 
 from teleport_access._exceptions import AccessDenied, ConnectionProblem
 from teleport_access._models import AccessRequestEvent, RequestState
-from teleport_access._watcher import AccessRequestWatcher, ReconcileStats, _CatchUp
+from teleport_access._watcher import AccessRequestWatcher, ReconcileStats, _Reconciliation
 from tests.teleport_access.watcher_fakes import (
     INIT,
     Gate,
@@ -295,7 +295,7 @@ async def test_a_stream_that_ends_during_the_listing_delivers_what_it_sent_and_r
 
 
 def test_catch_up_orders_by_creation_and_deletes_known_ids_missing_from_the_listing() -> None:
-    catch_up = _CatchUp(
+    catch_up = _Reconciliation(
         [request("b", age=2), request("a", age=2), request("z", age=0)],
         known_ids={"a", "gone2", "gone1"},
         streamed_ids=(),
@@ -310,30 +310,38 @@ def test_catch_up_orders_by_creation_and_deletes_known_ids_missing_from_the_list
 
 
 def test_catch_up_leaves_streamed_requests_to_the_stream() -> None:
-    catch_up = _CatchUp([request("a")], known_ids={"a", "b"}, streamed_ids={"a", "b"})
+    catch_up = _Reconciliation([request("a")], known_ids={"a", "b"}, streamed_ids={"a", "b"})
     assert catch_up.events == []
     assert catch_up.stats == ReconcileStats(listed=1, puts=0, deletes=0, superseded=1)
 
 
 def test_catch_up_admits_events_of_requests_it_did_not_deliver() -> None:
-    catch_up = _CatchUp([], known_ids=(), streamed_ids=())
+    catch_up = _Reconciliation([], known_ids=(), streamed_ids=())
     assert catch_up.admit(put("new"))
     assert catch_up.admit(delete("other"))
 
 
 def test_catch_up_admits_a_delete_of_a_listed_request() -> None:
-    catch_up = _CatchUp([request("a", reviews=2)], known_ids=(), streamed_ids=())
+    catch_up = _Reconciliation([request("a", reviews=2)], known_ids=(), streamed_ids=())
     assert catch_up.admit(delete("a"))
 
 
 def test_catch_up_admits_a_resolution_of_a_listed_pending_request() -> None:
-    catch_up = _CatchUp([request("a", reviews=1)], known_ids=(), streamed_ids=())
+    catch_up = _Reconciliation([request("a", reviews=1)], known_ids=(), streamed_ids=())
+    assert catch_up.admit(put("a", reviews=1, state=RequestState.DENIED))
+
+
+def test_catch_up_drops_an_approval_that_arrives_after_a_listed_denial() -> None:
+    # A denial is final; the approval on the stream is the version the denial replaced.
+    denied = attrs.evolve(request("a", reviews=1), state=RequestState.DENIED)
+    catch_up = _Reconciliation([denied], known_ids=(), streamed_ids=())
+    assert not catch_up.admit(put("a", reviews=1, state=APPROVED))
     assert catch_up.admit(put("a", reviews=1, state=RequestState.DENIED))
 
 
 def test_a_request_without_creation_time_sorts_first() -> None:
     undated = attrs.evolve(request("u"), created=None)
-    catch_up = _CatchUp([request("a"), undated], known_ids=(), streamed_ids=())
+    catch_up = _Reconciliation([request("a"), undated], known_ids=(), streamed_ids=())
     assert [e.request_id for e in catch_up.events] == ["u", "a"]
 
 

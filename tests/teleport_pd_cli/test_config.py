@@ -520,6 +520,28 @@ def test_approve_roles_requires_every_role_to_match_a_pattern(
     assert settings.roles_allowed(roles) is allowed
 
 
+def test_role_regexes_follow_go_syntax_as_teleport_matches_them() -> None:
+    # \\d is ASCII digits in Go (Python's re would also take other scripts' digits).
+    settings = AutoApprovalSettings(approve_roles=("^team-\\d+$",))
+    assert settings.roles_allowed(("team-12",))
+    assert not settings.roles_allowed(("team-\u0661\u0662",))
+
+
+def test_a_pattern_teleport_would_read_differently_is_a_warning_naming_it(
+    tmp_path: Path,
+) -> None:
+    text = MINIMAL + '[pagerduty.auto_approval]\napprove_roles = ["^dev|ops$", "db-*"]\n'
+    config, warnings = load(tmp_path, text)
+    (warning,) = warnings
+    assert "[pagerduty.auto_approval] approve_roles: pattern '^dev|ops$': Teleport applies" in (
+        warning
+    )
+    assert "'^(?:dev|ops)$'" in warning
+    approval = config.pagerduty.auto_approval
+    assert approval.roles_allowed(("dev",))
+    assert not approval.roles_allowed(("devops",))  # whole names, as documented
+
+
 def test_glob_patterns_treat_regex_characters_literally() -> None:
     settings = AutoApprovalSettings(approve_roles=("a.b", "c+*"))
     assert settings.roles_allowed(("a.b", "c+d"))

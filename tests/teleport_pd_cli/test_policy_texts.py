@@ -14,7 +14,6 @@ from teleport_pd_cli.policy import (
     incident_body,
     incident_key,
     incident_title,
-    is_already_reviewed,
     request_id_from_incident_key,
     request_link,
     resolution_note,
@@ -154,8 +153,3 @@ def test_the_request_link_escapes_the_id_as_a_path_segment() -> None:
     assert request_link("https://t.example.com", "a/b c?d") == (
         "https://t.example.com/web/requests/a%2Fb%20c%3Fd"
     )
-
-
-def test_the_already_reviewed_error_is_recognised_by_its_tail() -> None:
-    assert is_already_reviewed('user "plugin" has already reviewed this request')
-    assert not is_already_reviewed("access denied")

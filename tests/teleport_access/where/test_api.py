@@ -17,11 +17,14 @@ EXPECTED = [
     "Review",
     "ReviewDecision",
     "Reviewer",
+    "RolePattern",
+    "RolePatternError",
     "WhereError",
     "WhereEvalError",
     "WhereSyntaxError",
     "WhereTypeError",
     "can_review",
+    "compile_role_pattern",
     "parse",
 ]
 

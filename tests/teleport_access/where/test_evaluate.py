@@ -95,9 +95,15 @@ def test_patterns_go_rejects_are_evaluation_errors_not_python_features(pattern: 
         expr.evaluate(Context(request=Request(roles=["a"])))
 
 
-def test_an_unsupported_script_class_is_an_evaluation_error_saying_so() -> None:
+def test_unicode_script_classes_match_as_in_go() -> None:
     expr = parse(r'regexp.match(request.roles, "^\\p{Greek}+$")')
-    with pytest.raises(WhereEvalError, match="script"):
+    assert expr.evaluate(Context(request=Request(roles=["αβγ"])))
+    assert not expr.evaluate(Context(request=Request(roles=["abc"])))
+
+
+def test_a_pattern_too_large_for_re2_is_an_evaluation_error_saying_so() -> None:
+    expr = parse(r'regexp.match(request.roles, "^\\pL{1000}$")')
+    with pytest.raises(WhereEvalError, match="pattern too large"):
         expr.evaluate(Context())
 
 

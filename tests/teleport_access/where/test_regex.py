@@ -1,6 +1,8 @@
-"""Go RE2 syntax, validated and translated to Python with Go's matching semantics."""
+"""Go's regular expressions on RE2: Go's syntax, errors and matching semantics, linear time."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -9,20 +11,13 @@ from teleport_access.where._patterns import (
     glob_to_regexp,
     quote_meta,
     regex_matches_any,
-    replace_all,
 )
-from teleport_access.where._regex import (
-    MAX_NESTING,
-    RegexError,
-    UnsupportedRegex,
-    compile_go,
-    translate,
-)
+from teleport_access.where._regex import RegexError, UnsupportedRegex, compile_go, tokens
 
 
 def go_match(pattern: str, text: str) -> bool:
     """Go's regexp.MustCompile(pattern).MatchString(text)."""
-    return compile_go(pattern).search(text) is not None
+    return compile_go(pattern).search(text)
 
 
 @pytest.mark.parametrize(
@@ -152,39 +147,153 @@ def test_go_patterns_match_as_go_matches_them(pattern: str, text: str, expected:
         (r"\p{Foo}", "invalid character class range: `\\p{Foo}`"),
         (r"[a-\d]", "invalid escape sequence: `\\d`"),
         ("\udcff", "invalid UTF-8"),
+        # Refused by Go although RE2 accepts them.
+        (r"a\Cb", "invalid escape sequence: `\\C`"),
+        ("(?P<é>a)", "invalid named capture: `(?P<é>`"),
+        ("(?<n1>a)(?<n1>b)", "duplicate capture group name: `n1`"),
+        # RE2 says "invalid perl operator"; Go reads `(?<` as the start of a group name.
+        ("a(?<=x>)", "invalid named capture: `(?<=x>`"),
+        (r"[(?<=]x(?<!y)", "invalid named capture: `(?<!y)`"),
     ],
 )
 def test_patterns_go_rejects_are_rejected_with_gos_message(pattern: str, message: str) -> None:
     with pytest.raises(RegexError) as info:
-        translate(pattern)
+        compile_go(pattern)
     assert not isinstance(info.value, UnsupportedRegex)
     assert message in str(info.value)
     assert str(info.value).startswith("error parsing regexp: ")
 
 
-def test_unicode_script_classes_are_reported_as_unsupported_not_invalid() -> None:
-    with pytest.raises(UnsupportedRegex, match="script"):
-        translate(r"\p{Greek}")
+def test_re2_errors_take_gos_wording_and_argument() -> None:
+    with pytest.raises(RegexError) as info:
+        compile_go("(a")
+    assert str(info.value) == "error parsing regexp: missing closing ): `(a`"
+    assert (info.value.code, info.value.expr) == ("missing closing )", "(a")
 
 
-def test_nesting_beyond_the_limit_is_unsupported_rather_than_crashing() -> None:
-    deep = "(" * (MAX_NESTING + 1) + "a" + ")" * (MAX_NESTING + 1)
-    with pytest.raises(UnsupportedRegex, match="nests"):
-        translate(deep)
-    stacked = "a" + "*(?i)" * (MAX_NESTING + 1)
-    with pytest.raises(UnsupportedRegex, match="nests"):
-        translate(stacked)
+def test_a_trailing_backslash_has_gos_empty_argument() -> None:
+    with pytest.raises(RegexError) as info:
+        compile_go("a\\")
+    assert str(info.value) == "error parsing regexp: trailing backslash at end of expression: ``"
 
 
-def test_nesting_at_the_limit_compiles() -> None:
-    pattern = "(" * (MAX_NESTING - 1) + "a" + ")" * (MAX_NESTING - 1)
+def test_a_refused_pattern_writes_nothing_to_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(RegexError):
+        compile_go("(unclosed")
+    assert capfd.readouterr().err == ""
+
+
+def test_escapes_that_look_like_go_refusals_but_are_literal_text_compile() -> None:
+    assert go_match(r"^\QC\C\E$", "C\\C")
+    assert go_match(r"^\\C$", "\\C")
+    assert go_match("^(?P<x>a)|(?P<y>b)$", "b")
+
+
+def test_a_pattern_too_large_for_re2_is_unsupported_with_re2s_reason() -> None:
+    with pytest.raises(UnsupportedRegex) as info:
+        compile_go(r"\pL{1000}")
+    assert "pattern too large" in str(info.value)
+    assert not str(info.value).startswith("error parsing regexp")
+
+
+def test_unicode_script_classes_match() -> None:
+    assert go_match(r"^\p{Greek}+$", "αβγ")
+    assert not go_match(r"^\p{Greek}+$", "abc")
+    assert go_match(r"^\P{Han}$", "x")
+
+
+def test_deeply_nested_groups_compile_and_match() -> None:
+    pattern = "(" * 500 + "a" + ")" * 500
     assert go_match(pattern, "a")
 
 
-def test_the_translation_never_uses_capturing_groups_unless_asked() -> None:
-    assert compile_go("(a)(?P<n>b)").groups == 0
-    assert compile_go("(a)(?P<n>b)", capture=True).groups == 2
-    assert translate("(a)(?P<n>b)", capture=True)[1] == {"n": 2}
+def test_groups_capture_only_when_asked() -> None:
+    assert compile_go("(a)(b)").groups == 0  # RE2 still counts named groups: harmless
+    compiled = compile_go("(a)(?P<n>b)", capture=True)
+    assert compiled.groups == 2
+    assert compiled.group_names == {"n": 2}
+
+
+def test_a_lone_surrogate_in_the_text_is_searched_as_the_replacement_character() -> None:
+    assert go_match("^a.b$", "a\ud800b")
+    assert go_match("^a\ufffdb$", "a\udfffb")
+    assert not go_match("^ab$", "a\ud800b")
+
+
+def test_not_word_boundary_is_looked_for_between_characters_only_as_in_go() -> None:
+    # Every character boundary of "_αA" is a word boundary; RE2 alone would find \B between
+    # the two bytes of α.
+    assert not go_match(r"\B", "_αA")
+    assert go_match(r"\B", "é")  # at the start: no word character on either side
+    assert compile_go(r"\B", capture=True).replace_all("aé", "-") == "aé-"
+
+
+def test_matching_counts_characters_not_bytes() -> None:
+    assert go_match("^.{3}$", "äöü")
+    assert not go_match("^.{6}$", "äöü")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        ("^(a+)+$", "a" * 64 + "b"),
+        ("^(a|aa)*$", "a" * 64 + "b"),
+        ("^(a*)*b$", "a" * 5000),
+        ("^(.*a){20}$", "a" * 5000 + "b"),
+        ("(x+x+)+y", "x" * 5000),
+    ],
+)
+def test_patterns_that_make_backtracking_engines_explode_are_answered_at_once(
+    pattern: str, text: str
+) -> None:
+    started = time.perf_counter()
+    assert not go_match(pattern, text)
+    assert time.perf_counter() - started < 1.0  # a backtracking engine takes hours
+
+
+def test_globs_with_many_stars_are_answered_at_once() -> None:
+    started = time.perf_counter()
+    assert not regex_matches_any(["a" * 5000], "*a*a*a*a*a*a*a*a*a*a*b")
+    assert time.perf_counter() - started < 1.0
+
+
+# -- the lexical scan ------------------------------------------------------------------------
+
+
+def kinds(pattern: str) -> list[tuple[str, str]]:
+    return [(token.kind, pattern[token.start : token.end]) for token in tokens(pattern)]
+
+
+def test_the_scan_keeps_classes_escapes_and_quoted_text_whole() -> None:
+    assert kinds(r"[]|)]\Q|)\E\)\p{Greek}[[:alpha:]|]") == [
+        ("atom", "[]|)]"),
+        ("atom", "\\Q|)\\E"),
+        ("atom", "\\)"),
+        ("atom", "\\p{Greek}"),
+        ("atom", "[[:alpha:]|]"),
+    ]
+
+
+def test_the_scan_tells_groups_flags_and_repetitions_apart() -> None:
+    assert kinds("^(?i)(?P<n>a)(?:b)*?{2,3}{01}|$") == [
+        ("begin", "^"),
+        ("flags", "(?i)"),
+        ("open", "(?P<n>"),
+        ("atom", "a"),
+        ("close", ")"),
+        ("open", "(?:"),
+        ("atom", "b"),
+        ("close", ")"),
+        ("repeat", "*?"),
+        ("repeat", "{2,3}"),
+        ("atom", "{"),
+        ("atom", "0"),
+        ("atom", "1"),
+        ("atom", "}"),
+        ("alt", "|"),
+        ("end", "$"),
+    ]
+    assert [t.name for t in tokens("(?P<n>a)(?<m>b)(c)")][::3] == ["n", "m", None]
 
 
 # -- Teleport's glob / regex patterns --------------------------------------------------------
@@ -260,6 +369,4 @@ def test_regex_matches_any_raises_for_an_invalid_pattern() -> None:
 def test_replace_all_follows_gos_replace_all_string(
     pattern: str, text: str, template: str, expected: str
 ) -> None:
-    names = translate(pattern, capture=True)[1]
-    compiled = compile_go(pattern, capture=True)
-    assert replace_all(compiled, names, text, template) == expected
+    assert compile_go(pattern, capture=True).replace_all(text, template) == expected
