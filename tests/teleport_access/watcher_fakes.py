@@ -22,6 +22,8 @@ import attrs
 
 from teleport_access._backoff import DecorrelatedJitter
 from teleport_access._models import (
+    AccessMonitoringRule,
+    AccessMonitoringRuleFilter,
     AccessRequest,
     AccessRequestDelete,
     AccessRequestFilter,
@@ -153,10 +155,15 @@ class ScriptedSource:
         self.default_listing = list(default_listing)
         self.watch_calls: list[tuple[str, ...]] = []
         self.list_calls = 0
+        #: The rules `list_access_monitoring_rules` answers with, and how often it was asked.
+        self.rules: list[AccessMonitoringRule] = []
+        self.rule_list_calls = 0
         self.streams_closed = 0
         self.stream_open = asyncio.Event()
 
-    def watch(self, kinds: Sequence[str] = ("access_request",)) -> AsyncIterator[WatchMessage]:
+    def watch(
+        self, kinds: Sequence[str] = ("access_request",), *, allow_partial_success: bool = False
+    ) -> AsyncIterator[WatchMessage]:
         self.watch_calls.append(tuple(kinds))
         script: list[Step] = self._streams.pop(0) if self._streams else [Hang()]
         return self._play(script)
@@ -193,6 +200,12 @@ class ScriptedSource:
         if listing.error is not None:
             raise listing.error
         return list(listing.requests)
+
+    async def list_access_monitoring_rules(
+        self, filter: AccessMonitoringRuleFilter | None = None
+    ) -> list[AccessMonitoringRule]:
+        self.rule_list_calls += 1
+        return list(self.rules)
 
 
 # -- builders ------------------------------------------------------------------------------------
