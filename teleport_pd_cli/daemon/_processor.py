@@ -269,10 +269,9 @@ class Processor:
         service = await self._lookups.service(step.service_name)
         if service is None:
             run.log.warning(
-                "Skipping the notification: PagerDuty has no service named %r; check the "
-                "request annotation %s",
+                "Skipping the notification: PagerDuty has no service named %r; check %s",
                 step.service_name,
-                self.settings.annotations.notify_service,
+                step.routed_by,
             )
             return
         claimed, current = await self._cas(

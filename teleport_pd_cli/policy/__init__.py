@@ -48,7 +48,7 @@ from teleport_pd_cli.policy._approval import (
 )
 from teleport_pd_cli.policy._freshness import REMEMBERED, RequestStates
 from teleport_pd_cli.policy._notes import missing_notes, note_key, same_note
-from teleport_pd_cli.policy._plan import RESOLUTION_BY_STATE, plan
+from teleport_pd_cli.policy._plan import RESOLUTION_BY_STATE, needs_incident, plan
 from teleport_pd_cli.policy._repair import (
     DelayedRepairs,
     MissingNotes,
@@ -142,6 +142,7 @@ __all__ = [
     "needs_sweep",
     "note_key",
     "note_repairs",
+    "needs_incident",
     "notify_service_name",
     "plan",
     "precheck_approval",

@@ -30,7 +30,7 @@ from teleport_pd_cli.policy._texts import (
 )
 from teleport_pd_cli.policy.plugindata import PagerDutyData, ResolutionTag
 
-__all__ = ["RESOLUTION_BY_STATE", "plan"]
+__all__ = ["RESOLUTION_BY_STATE", "needs_incident", "plan"]
 
 #: The resolution recorded for each final request state. A deleted request is EXPIRED.
 RESOLUTION_BY_STATE: Mapping[RequestState, ResolutionTag] = {
@@ -77,6 +77,12 @@ def _notes_step(request: AccessRequest, data: PagerDutyData | None) -> PostRevie
     )
 
 
+def needs_incident(data: PagerDutyData | None) -> bool:
+    """Whether a pending request with this plugin data still needs its incident (so its route
+    matters): no record, or a record without incident and resolution."""
+    return data is None or not (data.has_incident or data.is_resolved)
+
+
 def _plan_pending(
     request: AccessRequest,
     data: PagerDutyData | None,
@@ -84,21 +90,23 @@ def _plan_pending(
     plugin_user: str,
     route: Route,
 ) -> list[Step]:
+    wanted = needs_incident(data)
     # As Go, a request without annotations has nothing to act on; unlike Go, a rule's route
-    # still pages it (Go returns before it looks at the rules).
-    if not request.system_annotations and route.source is not RouteSource.RULE:
+    # still pages it (Go returns before it looks at the rules), and an incident opened that way
+    # still gets its notes.
+    if not request.system_annotations and wanted and route.source is not RouteSource.RULE:
         return [
             Skip(what="event", why="Cannot proceed further. Request is missing any annotations")
         ]
     steps: list[Step] = []
-    service = route.service_name
     will_have_incident = data is not None and data.has_incident
-    if service is None:
+    if wanted and route.service_name is None:
         steps.append(route.skip or Skip(what="notification", why="no service to page"))
-    elif data is None or not (data.has_incident or data.is_resolved):
+    elif wanted and route.service_name is not None:
         steps.append(
             EnsureIncident(
-                service_name=service,
+                service_name=route.service_name,
+                routed_by=route.routed_by(settings.annotations.notify_service),
                 incident_key=incident_key(request.id),
                 title=incident_title(request),
                 body=incident_body(request, web_proxy_url=settings.web_proxy_url),

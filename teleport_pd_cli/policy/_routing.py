@@ -59,6 +59,12 @@ class Route:
     rules: tuple[str, ...] = ()
     skip: Skip | None = None
 
+    def routed_by(self, annotation: str) -> str:
+        """What named the service, for messages about it."""
+        if self.source is RouteSource.RULE:
+            return f"access monitoring rule(s) {', '.join(self.rules)}"
+        return f"the request annotation {annotation}"
+
     def describe(self) -> str:
         """One line for the log: the service and what chose it."""
         if self.service_name is None:

@@ -24,6 +24,9 @@ class EnsureIncident:
     """Make sure the request has an incident in `service_name`: find it by key or create it."""
 
     service_name: str
+    #: What named the service, for messages: "the request annotation pagerduty_notify_service"
+    #: or "access monitoring rule(s) db-route".
+    routed_by: str
     incident_key: str
     title: str
     body: str
