@@ -55,6 +55,7 @@ from teleport_pd_cli._exceptions import (
 from teleport_pd_cli._version import __version__
 from teleport_pd_cli.daemon._catchup import CatchUp
 from teleport_pd_cli.daemon._processor import Outcome
+from teleport_pd_cli.daemon._rules import RuleCache
 from teleport_pd_cli.daemon.events import (
     DaemonEvent,
     EventHandled,
@@ -160,6 +161,10 @@ class Daemon:
         self._dispatcher: Dispatcher | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._catch_up: CatchUp | None = None
+        #: The Access Monitoring Rules that route incidents, kept current by the watcher.
+        self.rules = RuleCache()
+        #: Whether the latest watch stream confirmed the rule kind (None before the first).
+        self.rules_confirmed: bool | None = None
         self._background: set[asyncio.Future[Any]] = set()
 
     # -- observability -------------------------------------------------------------------------
@@ -178,6 +183,11 @@ class Daemon:
     def queued(self) -> int:
         """Events waiting behind an earlier event of the same request (0 before start)."""
         return self._dispatcher.queued if self._dispatcher is not None else 0
+
+    @property
+    def rules_cached(self) -> int:
+        """How many Access Monitoring Rules route incidents now."""
+        return len(self.rules)
 
     @property
     def pagerduty_observer(self) -> Callable[[CallAttempt | CallRetry], None]:
@@ -289,11 +299,12 @@ class Daemon:
             raise StartupError(str(exc)) from None
 
     def _begin_watching(self) -> None:
-        from teleport_access import AccessRequestWatcher, Dispatcher
+        from teleport_access import AccessMonitoringRuleFilter, AccessRequestWatcher, Dispatcher
         from teleport_pd_cli.daemon._lookups import Lookups
         from teleport_pd_cli.daemon._processor import Processor
         from teleport_pd_cli.daemon._retries import RetryScheduler
         from teleport_pd_cli.policy import PolicySettings, web_proxy_url
+        from teleport_pd_cli.policy._rules import ACCESS_REQUEST_SUBJECT, PAGERDUTY_NOTIFICATION
 
         auth, pagerduty, info = self._auth, self._pd, self.server_info
         assert auth is not None
@@ -310,6 +321,7 @@ class Daemon:
             settings=PolicySettings.from_config(
                 self.config.pagerduty, web_proxy_url=web_proxy_url(info)
             ),
+            rules=self.rules,
             plugin_user=self.plugin_user,
             plugin_roles=auth.identity.roles,
             observer=self._observer,
@@ -323,6 +335,12 @@ class Daemon:
             on_connect=self._on_connect,
             on_disconnect=self._on_disconnect,
             on_reconcile=self._on_reconcile,
+            # Access Monitoring Rules: listed (page size 1000) before each catch-up, so they
+            # route the catch-up's requests too, then kept current from the stream.
+            rules=AccessMonitoringRuleFilter(
+                subjects=(ACCESS_REQUEST_SUBJECT,), notification_name=PAGERDUTY_NOTIFICATION
+            ),
+            on_rules=self.rules.apply,
         )
         self._dispatcher = Dispatcher(
             self._handle,
@@ -551,6 +569,20 @@ class Daemon:
 
     def _on_connect(self, init: WatchInit) -> None:
         assert self._watcher is not None
+        from teleport_pd_cli.policy._rules import RULE_KIND
+
+        confirmed = init.confirms(RULE_KIND)
+        if confirmed != self.rules_confirmed:
+            self.rules_confirmed = confirmed
+            if not confirmed:
+                logger.warning(
+                    "Access Monitoring Rules are not available (the Auth Service did not confirm "
+                    "watching %s: a Teleport older than 16, or the plugin's role may not read "
+                    "and list them); routing by role annotations only. To route by rules, add "
+                    "to the plugin's role: rules: [{resources: [access_monitoring_rule], "
+                    "verbs: [read, list]}]",
+                    RULE_KIND,
+                )
         self._observer.emit(WatcherConnected(connections=self._watcher.connections))
 
     def _on_disconnect(self, error: TeleportError | None) -> None:
@@ -568,6 +600,8 @@ class Daemon:
             stats.puts,
             stats.deletes,
         )
+        if first and self.rules_confirmed:
+            logger.info("Following %d Access Monitoring Rule(s) for PagerDuty", len(self.rules))
         self.ready.set()
         self._advance_catch_up(batch)
 

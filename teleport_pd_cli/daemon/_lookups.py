@@ -20,7 +20,7 @@ import attrs
 
 if TYPE_CHECKING:
     from pagerduty_client import AsyncPagerDutyClient, Service, User
-    from teleport_access import AuthClient, Role
+    from teleport_access import AuthClient, Labels, Role
     from teleport_access import User as TeleportUser
 
 __all__ = ["CacheStats", "Lookups", "TTLCache"]
@@ -149,6 +149,7 @@ class Lookups:
         self.users: TTLCache[str, User] = TTLCache(ttl=ttl, clock=clock)
         self.roles: TTLCache[str, Role] = TTLCache(ttl=ttl, clock=clock)
         self.teleport_users: TTLCache[str, TeleportUser] = TTLCache(ttl=ttl, clock=clock)
+        self.traits_of: TTLCache[str, Labels] = TTLCache(ttl=ttl, clock=clock)
 
     async def service(self, name: str) -> Service | None:
         """The PagerDuty service named `name` (any case), or None."""
@@ -186,3 +187,16 @@ class Lookups:
                 return None
 
         return await self.teleport_users.get(name, load)
+
+    async def traits(self, name: str) -> Labels:
+        """A Teleport user's traits (for rule conditions); none for a user that does not exist.
+        `AccessDenied` (the plugin may not read users) propagates and is not cached."""
+        from teleport_access import NotFound
+
+        async def load() -> Labels:
+            try:
+                return (await self._auth.get_user(name)).traits
+            except NotFound:
+                return {}
+
+        return await self.traits_of.get(name, load) or {}

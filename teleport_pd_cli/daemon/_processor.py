@@ -79,6 +79,7 @@ from teleport_pd_cli.daemon.events import (
     IncidentResolved,
     NotesPosted,
     Observer,
+    RuleEvaluationFailed,
 )
 from teleport_pd_cli.policy.plugindata import PLUGIN_NAME, PagerDutyData, decode, encode
 
@@ -88,6 +89,7 @@ if TYPE_CHECKING:
     from pagerduty_client import AsyncPagerDutyClient, Incident
     from teleport_access import AuthClient
     from teleport_pd_cli.daemon._lookups import Lookups
+    from teleport_pd_cli.daemon._rules import RuleCache
 
 __all__ = ["Outcome", "Processor"]
 
@@ -148,6 +150,7 @@ class Processor:
         auth: AuthClient,
         pagerduty: AsyncPagerDutyClient,
         lookups: Lookups,
+        rules: RuleCache | None = None,
         settings: policy.PolicySettings,
         plugin_user: str,
         plugin_roles: Sequence[str] = (),
@@ -160,6 +163,9 @@ class Processor:
         self._auth = auth
         self._pd = pagerduty
         self._lookups = lookups
+        #: The applicable Access Monitoring Rules (None: not followed; routing by annotation).
+        self._rules = rules
+        self._traits_denied_logged = False
         self.settings = settings
         self.plugin_user = plugin_user
         self._plugin_roles = tuple(plugin_roles)
@@ -203,7 +209,14 @@ class Processor:
             return run.outcome()
         if data is not None and data.incident_id:
             run.log = run.log.bind(pd_incident_id=data.incident_id)
-        steps = policy.plan(event, data, self.settings, plugin_user=self.plugin_user)
+        route = None
+        if (
+            isinstance(event, AccessRequestPut)
+            and event.request.state.is_pending
+            and policy.needs_incident(data)
+        ):
+            route = await self._route(event.request, run)
+        steps = policy.plan(event, data, self.settings, plugin_user=self.plugin_user, route=route)
         for step in steps:
             await self._execute(step, event, run)
         if data is not None and data.is_resolved and data.has_incident:
@@ -211,6 +224,49 @@ class Processor:
         if event.request_id in self._missing_notes:
             await self._recheck_missing_notes(event.request_id, run)
         return run.outcome()
+
+    async def _route(self, request: AccessRequest, run: _Run) -> policy.Route:
+        """Where the request's incident goes: the rules that match it (their conditions parsed
+        once per revision; the requester's traits read only when a condition uses them), else
+        the annotation (`policy.route_notification`)."""
+        matches: tuple[policy.RuleMatch, ...] = ()
+        rules = self._rules
+        if rules is not None and len(rules):
+            traits = await self._requester_traits(request.user, run) if rules.reads_traits else {}
+            evaluation = policy.evaluate_rules(rules.rules, request, traits)
+            rules.report(evaluation, run.log)
+            for failure in evaluation.failures:
+                self._observer.emit(
+                    RuleEvaluationFailed(
+                        request_id=request.id, rule=failure.rule, kind=failure.kind.value
+                    )
+                )
+            matches = evaluation.matches
+        route = policy.route_notification(
+            request, matches, self.settings.annotations.notify_service
+        )
+        if route.source is policy.RouteSource.RULE:
+            run.log.info(
+                "Routing the request to %s", route.describe(), extra={"amr_rules": route.rules}
+            )
+        return route
+
+    async def _requester_traits(self, user: str, run: _Run) -> Mapping[str, Sequence[str]]:
+        """The requester's traits for rule conditions; none when they cannot be read."""
+        try:
+            return await self._lookups.traits(user)
+        except AccessDenied as exc:
+            level = logging.DEBUG if self._traits_denied_logged else logging.WARNING
+            self._traits_denied_logged = True
+            run.log.log(
+                level,
+                "Missing permissions to read user.traits, please add user.read to the "
+                "associated role (%s); evaluating the rules without traits",
+                exc,
+            )
+        except TeleportError as exc:
+            run.log.warning("Failed to read user.traits (%s); evaluating without them", exc)
+        return {}
 
     async def _execute(self, step: policy.Step, event: AccessRequestEvent, run: _Run) -> None:
         request = event.request if isinstance(event, AccessRequestPut) else None
@@ -316,6 +372,7 @@ class Processor:
                     incident_id=incident.id,
                     service_name=service.name,
                     adopted=existing is not None,
+                    route=step.route,
                 )
             )
 

@@ -32,6 +32,7 @@ __all__ = [
     "NotesPosted",
     "Observer",
     "RetryScheduled",
+    "RuleEvaluationFailed",
     "WatcherConnected",
     "WatcherDisconnected",
 ]
@@ -85,6 +86,18 @@ class IncidentCreated:
     incident_id: str
     service_name: str
     adopted: bool = False
+    #: What chose the service: "rule" (an Access Monitoring Rule) or "annotation".
+    route: str = "annotation"
+
+
+@attrs.frozen(kw_only=True)
+class RuleEvaluationFailed:
+    """An Access Monitoring Rule could not be evaluated for a request (it counted as no match);
+    `kind` is parse, schedule or evaluation."""
+
+    request_id: str
+    rule: str
+    kind: str
 
 
 @attrs.frozen(kw_only=True)
@@ -126,6 +139,7 @@ DaemonEvent: TypeAlias = (
     | IncidentResolved
     | ApprovalOutcome
     | RetryScheduled
+    | RuleEvaluationFailed
 )
 
 

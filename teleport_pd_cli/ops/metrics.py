@@ -40,6 +40,7 @@ from teleport_pd_cli.daemon.events import (
     IncidentResolved,
     NotesPosted,
     RetryScheduled,
+    RuleEvaluationFailed,
     WatcherConnected,
 )
 from teleport_pd_cli.daemon.health import Health
@@ -67,6 +68,9 @@ class DaemonView(Protocol):
 
     @property
     def queued(self) -> int: ...
+
+    @property
+    def rules_cached(self) -> int: ...
 
     def subscribe(self, listener: Callable[[DaemonEvent], object]) -> Callable[[], None]: ...
 
@@ -170,6 +174,26 @@ class Metrics:
             "PagerDuty incidents created for access requests.",
             registry=r,
         )
+        self.requests_routed = Counter(
+            "tpd_requests_routed_total",
+            "Incidents opened (or adopted), by what chose their PagerDuty service: rule (an "
+            "Access Monitoring Rule) or annotation.",
+            ("route",),
+            registry=r,
+        )
+        _gauge(
+            r,
+            "tpd_access_monitoring_rules",
+            "Access Monitoring Rules for PagerDuty about access requests that tpd follows now.",
+            lambda: daemon.rules_cached,
+        )
+        self.rule_errors = Counter(
+            "tpd_rule_evaluation_errors_total",
+            "Access Monitoring Rules that could not be evaluated for a request (counted as no "
+            "match), by kind: parse, schedule, evaluation.",
+            ("kind",),
+            registry=r,
+        )
         self.notes_posted = Counter(
             "tpd_notes_posted_total", "Review notes posted to PagerDuty incidents.", registry=r
         )
@@ -199,6 +223,10 @@ class Metrics:
         ).info({"version": __version__, "python": platform.python_version()})
         ProcessCollector(registry=r)
 
+        for route in ("rule", "annotation"):
+            self.requests_routed.labels(route)
+        for kind in ("parse", "schedule", "evaluation"):
+            self.rule_errors.labels(kind)
         for op in ("put", "delete"):
             self.handler_duration.labels(op)
             for outcome in DispatchOutcome:
@@ -208,7 +236,8 @@ class Metrics:
             CallAttempt: self._attempt,
             CallRetry: self._retry,
             WatcherConnected: self._connected,
-            IncidentCreated: lambda _: self.incidents_created.inc(),
+            IncidentCreated: self._incident,
+            RuleEvaluationFailed: lambda event: self.rule_errors.labels(event.kind).inc(),
             NotesPosted: lambda event: self.notes_posted.inc(event.count),
             IncidentResolved: lambda event: self.resolutions.labels(event.resolution).inc(),
             ApprovalOutcome: self._approval,
@@ -246,6 +275,10 @@ class Metrics:
 
     def _retry(self, event: CallRetry) -> None:
         self.pagerduty_retries.labels(event.method, event.endpoint).inc()
+
+    def _incident(self, event: IncidentCreated) -> None:
+        self.incidents_created.inc()
+        self.requests_routed.labels(event.route).inc()
 
     def _connected(self, event: WatcherConnected) -> None:
         if event.connections > 1:

@@ -107,6 +107,7 @@ def _plan_pending(
             EnsureIncident(
                 service_name=route.service_name,
                 routed_by=route.routed_by(settings.annotations.notify_service),
+                route=route.source.value,
                 incident_key=incident_key(request.id),
                 title=incident_title(request),
                 body=incident_body(request, web_proxy_url=settings.web_proxy_url),

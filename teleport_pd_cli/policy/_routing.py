@@ -17,7 +17,7 @@ here.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 
@@ -29,6 +29,10 @@ __all__ = ["TOO_MANY_RECIPIENTS", "Route", "RouteSource", "RuleMatch", "route_no
 
 #: Go's error text when the matching rules name more than one service.
 TOO_MANY_RECIPIENTS = "more than one service provided as PagerDuty plugin recipient"
+
+
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
 
 
 class RouteSource(enum.Enum):
@@ -45,7 +49,7 @@ class RuleMatch:
     """An applicable rule whose condition (and schedule) matched the request."""
 
     rule: str
-    recipients: tuple[str, ...] = attrs.field(converter=tuple)
+    recipients: tuple[str, ...] = attrs.field(converter=_strings)
 
 
 @attrs.frozen(kw_only=True)

@@ -27,6 +27,8 @@ class EnsureIncident:
     #: What named the service, for messages: "the request annotation pagerduty_notify_service"
     #: or "access monitoring rule(s) db-route".
     routed_by: str
+    #: "rule" or "annotation" (`RouteSource`), for the metrics.
+    route: str
     incident_key: str
     title: str
     body: str

@@ -16,6 +16,7 @@ class FakeDaemon:
         self.stopping = False
         self.in_flight = 0
         self.queued = 0
+        self.rules_cached = 0
         self._observer = Observer()
         self.health = Health(
             started=lambda: self.started, stopping=lambda: self.stopping, clock=clock
