@@ -255,23 +255,8 @@ _SHAPES: dict[str, dict[str, str]] = {
 
 def _json_part(option: str, text: str | None) -> dict[str, Any]:
     """Parse and check one --request/--reviewer/--review value (`@FILE` reads a file)."""
-    if text is None:
-        return {}
-    if text.startswith("@"):
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or exc
-            raise InputError(f"--{option}: cannot read {text[1:]}: {reason}") from None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"--{option}: invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
     shape = _SHAPES[option]
-    if not isinstance(value, dict):
-        raise InputError(f"--{option}: expected a JSON object with {', '.join(shape)}")
+    value = _json_object(option, text, expected=f"a JSON object with {', '.join(shape)}")
     for key, item in value.items():
         kind = shape.get(key)
         if kind is None:
@@ -441,6 +426,126 @@ def doctor(config_path: str, as_json: bool) -> None:
         warned = sum(result.status is checks.Status.WARN for result in results)
         click.echo(f"\n{len(results)} checks: {failed} failed, {warned} warnings.")
     click.get_current_context().exit(1 if failed else 0)
+
+
+# -- rules ----------------------------------------------------------------------------------------
+
+
+@cli.group()
+def rules() -> None:
+    """Access Monitoring Rules: check a condition, list the rules, explain a request's route."""
+
+
+@rules.command("check")
+@click.argument("condition")
+@click.option(
+    "--request",
+    metavar="JSON",
+    help='{"user", "roles", "suggested_reviewers", "reason", "system_annotations", "created", '
+    '"expires", "resource_labels"} (times in RFC 3339; resource_labels: one label map per '
+    "requested resource)",
+)
+@click.option("--user", "user_json", metavar="JSON", help='{"traits": {"team": ["db"]}}')
+@handle_errors
+def rules_check(condition: str, request: str | None, user_json: str | None) -> None:
+    """Check a rule CONDITION and show its value against the given request and user.
+
+    JSON values may be given inline or as @FILE; missing parts are empty. Prints every
+    sub-expression with its value. Exit status: 0 the condition matches, 1 it does not (a
+    non-boolean value included), 2 an error in the condition (shown with a caret) or the JSON.
+    """
+    from teleport_pd_cli.tools import rules as tool
+
+    try:
+        env = tool.environment_from_json(
+            _json_object("request", request), _json_object("user", user_json)
+        )
+    except tool.RulesInputError as exc:
+        raise InputError(str(exc)) from None
+    answer = tool.check_condition(condition, env)
+    click.echo(answer.text)
+    click.get_current_context().exit(answer.exit_code)
+
+
+@rules.command("list")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document instead of text.")
+@handle_errors
+def rules_list(config_path: str, as_json: bool) -> None:
+    """The Access Monitoring Rules the plugin user sees, and whether each routes incidents."""
+    import asyncio
+
+    from teleport_pd_cli.clients import auth_client
+    from teleport_pd_cli.tools import rules as tool
+
+    config = load_config_reporting(config_path)
+
+    async def run() -> list[tool.RuleRow]:
+        async with auth_client(config.teleport) as client:
+            return await tool.list_rules(client)
+
+    rows = asyncio.run(run())
+    if as_json:
+        click.echo(tool.rows_json(rows))
+        return
+    for row in rows:
+        click.echo("\n".join(row.lines()))
+    applying = sum(row.applies for row in rows)
+    click.echo(f"\n{len(rows)} rule(s), {applying} route PagerDuty incidents.")
+
+
+@rules.command("explain")
+@click.argument("request_id")
+@config_option
+@handle_errors
+def rules_explain(request_id: str, config_path: str) -> None:
+    """Explain where the live request REQUEST_ID is paged, rule by rule.
+
+    Shows each applicable rule's schedules and condition with its value, and the route: the
+    rule's service, the annotation's, or why it is not paged. Reads, never writes. Exit
+    status: 0 the request is paged, 1 it is not.
+    """
+    import asyncio
+
+    from teleport_pd_cli.clients import auth_client
+    from teleport_pd_cli.tools import rules as tool
+
+    config = load_config_reporting(config_path)
+
+    async def run() -> tool.RoutingExplanation:
+        async with auth_client(config.teleport) as client:
+            return await tool.explain_routing(
+                client,
+                request_id,
+                notify_annotation=config.pagerduty.request_annotations.notify_service,
+            )
+
+    explanation = asyncio.run(run())
+    click.echo("\n".join(explanation.lines()))
+    click.get_current_context().exit(0 if explanation.paged else 1)
+
+
+def _json_object(
+    option: str, text: str | None, *, expected: str = "a JSON object"
+) -> dict[str, Any]:
+    """A JSON object given inline or as @FILE (empty when absent)."""
+    if text is None:
+        return {}
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise InputError(f"--{option}: cannot read {text[1:]}: {reason}") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"--{option}: invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    if not isinstance(value, dict):
+        raise InputError(f"--{option}: expected {expected}")
+    return value
 
 
 # -- demo -----------------------------------------------------------------------------------------

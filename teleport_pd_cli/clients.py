@@ -25,9 +25,16 @@ if TYPE_CHECKING:
     import httpx
 
     from pagerduty_client import AsyncPagerDutyClient, CallObserver, RetryPolicy
+    from teleport_access import AuthClient
     from teleport_pd_cli.config import PagerDutySettings, TeleportSettings
 
-__all__ = ["CredentialsUnusable", "PagerDutyUse", "identity_source", "pagerduty_client"]
+__all__ = [
+    "CredentialsUnusable",
+    "PagerDutyUse",
+    "auth_client",
+    "identity_source",
+    "pagerduty_client",
+]
 
 
 class PagerDutyUse(enum.Enum):
@@ -116,3 +123,15 @@ def identity_source(settings: TeleportSettings) -> IdentitySource:
         "no credentials configured: set [teleport] identity (an identity file from "
         "`tctl auth sign --format=file`), or client_key, client_crt and root_cas"
     )
+
+
+def auth_client(settings: TeleportSettings, *, call_timeout: float = 10.0) -> AuthClient:
+    """An `AuthClient` for a command-line tool: the configured credentials and address.
+    Raises CredentialsUnusable, or ConfigError for an address that is not one."""
+    from teleport_access import AuthClient
+
+    source = identity_source(settings)
+    try:
+        return AuthClient(settings.addr, source, call_timeout=call_timeout)
+    except ValueError as exc:
+        raise ConfigError(f"[teleport] addr: {exc}", key="teleport.addr") from None
