@@ -171,7 +171,7 @@ class Compiler:
         left = self.operand(node.left, kind, prefix + f"evaluating lhs of ({node.op}) operator: ")
         right = self.operand(node.right, kind, prefix + f"evaluating rhs of ({node.op}) operator: ")
         value = self.constant(node.right)
-        if value is not _NO_VALUE:
+        if value is not _NO_VALUE and has_type(value, kind):
             if node.op == "==":
                 return lambda env: left(env) == value
             return lambda env: left(env) != value
@@ -185,7 +185,7 @@ class Compiler:
             node.key, GoType.STRING, prefix + "evaluating key of index expression: "
         )
         key = self.constant(node.key)
-        if key is not _NO_VALUE:
+        if type(key) is str:
             return lambda env: base(env).get(key, EMPTY_SET)
         return lambda env: base(env).get(key_fn(env), EMPTY_SET)
 
