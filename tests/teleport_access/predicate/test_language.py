@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a table of conditions and Teleport's messages, each kept on one line)
 """The language, function by function, method by method, operator by operator, error by error.
 
 Each vector is (condition, environment, outcome[, Teleport's message]). Outcomes follow Teleport's
@@ -802,7 +803,8 @@ def _id(text: str) -> str:
 @pytest.mark.parametrize("vector", VECTORS, ids=[_id(v[0]) for v in VECTORS])
 def test_condition_gives_teleports_outcome(vector: tuple[object, ...]) -> None:
     text, env, expected = vector[:3]
-    assert isinstance(text, str) and isinstance(env, Environment)
+    assert isinstance(text, str)
+    assert isinstance(env, Environment)
     got, problem = outcome(text, env)
     assert got == expected, problem
     if len(vector) == 4:
