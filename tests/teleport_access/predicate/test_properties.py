@@ -45,13 +45,17 @@ ENV = Environment(
 )
 
 
+def check_position(exc: PredicateParseError) -> None:
+    assert exc.line >= 1
+    assert exc.column >= 1
+    assert str(exc)
+
+
 def run(text: str) -> None:
     try:
         expr = parse(text)
     except PredicateParseError as exc:
-        assert exc.line >= 1
-        assert exc.column >= 1
-        str(exc)
+        check_position(exc)
         return
     try:
         expr.evaluate(ENV)
