@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+# The same measuring loop as the `where` benchmark (this directory is on sys.path when run).
+from where import rate
 
 from teleport_access.predicate import (
     Environment,
@@ -57,29 +58,6 @@ SCHEDULES = {
         )
     )
 }
-
-
-def rate(fn: Callable[[], object], seconds: float) -> float:
-    """Calls per second of `fn`: best of five runs of about seconds/5 each."""
-    batch = 1
-    while True:  # size a batch to take about 10 ms
-        started = time.perf_counter()
-        for _ in range(batch):
-            fn()
-        if time.perf_counter() - started > 0.01:
-            break
-        batch *= 2
-    best = 0.0
-    for _ in range(5):
-        calls = 0
-        started = time.perf_counter()
-        deadline = started + seconds / 5
-        while time.perf_counter() < deadline:
-            for _ in range(batch):
-                fn()
-            calls += batch
-        best = max(best, calls / (time.perf_counter() - started))
-    return best
 
 
 def main() -> None:
