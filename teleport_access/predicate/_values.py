@@ -150,8 +150,15 @@ class Option:
 
 #: A run-time value of the language.
 Value: TypeAlias = (
-    "str | int | float | bool | frozenset[str] | Mapping[str, frozenset[str]]"
-    " | GoTime | Pair | Option"
+    str
+    | int
+    | float
+    | bool
+    | frozenset[str]
+    | Mapping[str, frozenset[str]]
+    | GoTime
+    | Pair
+    | Option
 )
 
 GO_ZERO_TIME: Final = GoTime(-62_135_596_800 * _NS_PER_S)
