@@ -142,6 +142,12 @@ BENCHMARKS: list[Benchmark] = [
         description="`where` language: parses and evaluations per second",
     ),
     Benchmark(
+        "predicate",
+        "predicate.py",
+        quick_args=("--seconds", "0.2"),
+        description="access monitoring rule conditions: parses and evaluations per second",
+    ),
+    Benchmark(
         "pagerduty_client",
         "bench_pagerduty_client.py",
         quick_args=("--seconds", "0.5", "--calls", "300"),
