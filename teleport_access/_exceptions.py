@@ -15,8 +15,9 @@
         ├── LimitExceeded          RESOURCE_EXHAUSTED
         └── NotImplementedByServer UNIMPLEMENTED (an older Teleport without that RPC)
 
-The `where` language raises its own subtree, rooted at `teleport_access.where.WhereError`, which
-also derives from `TeleportError`.
+The two languages raise their own subtrees, both deriving from `TeleportError`: the `where`
+language `teleport_access.where.WhereError`, the Access Monitoring Rule conditions
+`teleport_access.predicate.PredicateError` (parse, evaluation and schedule errors).
 """
 
 from __future__ import annotations

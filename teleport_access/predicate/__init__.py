@@ -10,11 +10,13 @@
     str(expr)                 # the normal form
 
 `parse` reads, type-checks and compiles a condition once (Teleport's newest grammar); the
-`Expression` evaluates as often as needed. `Schedule`/`TimeSchedule`/`Shift` and
+`Expression` evaluates as often as needed. `Schedule`/`TimeSchedule`/`Shift` (the models of
+`teleport_access`, re-exported here) and
 `rule_in_schedule` evaluate a rule's weekly schedules. The language is documented in
 docs/predicate.md. Nothing here does I/O.
 """
 
+from teleport_access._models import Schedule, Shift, TimeSchedule
 from teleport_access.predicate._environment import Environment
 from teleport_access.predicate._errors import (
     PredicateError,
@@ -25,12 +27,10 @@ from teleport_access.predicate._errors import (
 from teleport_access.predicate._explain import Explanation
 from teleport_access.predicate._expression import Expression, parse, parse_cached
 from teleport_access.predicate._schedule import (
-    Schedule,
-    Shift,
-    TimeSchedule,
     in_schedules,
     load_location,
     rule_in_schedule,
+    schedule_contains,
 )
 from teleport_access.predicate._values import GoTime, GoType, Option, Pair, Value
 
@@ -55,4 +55,5 @@ __all__ = [
     "parse",
     "parse_cached",
     "rule_in_schedule",
+    "schedule_contains",
 ]

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import attrs
 
-from teleport_access.predicate import _re2, _semver
+from teleport_access.predicate import _semver
 from teleport_access.predicate._gotime import TimeParseError, parse_rfc3339
 from teleport_access.predicate._mail import MailError, parse_address
 from teleport_access.predicate._strings import go_lower, go_upper
@@ -29,6 +29,8 @@ from teleport_access.predicate._values import (
     go_type_name,
 )
 from teleport_access.where._ast import quote
+from teleport_access.where._patterns import compile_teleport_pattern
+from teleport_access.where._regex import RegexError, compile_go
 
 S, B, T, D, A = GoType.SET, GoType.BOOL, GoType.TIME, GoType.DICT, GoType.ANY
 STR = GoType.STRING
@@ -192,26 +194,29 @@ def _email_local(emails: frozenset[str]) -> frozenset[str]:
     return frozenset(locals_)
 
 
+# Both regexp functions run on the `where` language's engine: Go's regexp syntax, errors and
+# ReplaceAllString on RE2 itself (linear time; text a requester writes never meets `re`).
+
+
 def _regexp_match(inputs: frozenset[str], expression: str) -> bool:
-    matcher = _re2.compile_teleport_pattern(expression)
-    if isinstance(matcher, _re2.RegexError):
+    matcher = compile_teleport_pattern(expression)
+    if isinstance(matcher, RegexError):
         raise Failure(f"invalid regular expression {quote(expression)}: {matcher}")
     return any(matcher(value) for value in inputs)
 
 
 def _regexp_replace(inputs: frozenset[str], match: str, replacement: str) -> frozenset[str]:
     try:
-        program = _re2.compile_go(match)
-    except _re2.RegexError as exc:
+        program = compile_go(match, capture=True)
+    except RegexError as exc:
         raise Failure(
             f"invalid regexp {quote(match)}: failed to parse regexp {quote(match)}: {exc}"
         ) from None
     out: list[str] = []
     for value in inputs:
-        text = _re2.valid_text(value)
-        if program.search(text) is None:
+        if not program.search(value):
             continue  # inputs that do not match are dropped
-        replaced = _re2.replace_all(program, text, replacement)
+        replaced = program.replace_all(value, replacement)
         if replaced:
             out.append(replaced)
     return frozenset(out)

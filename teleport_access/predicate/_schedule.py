@@ -1,7 +1,8 @@
 """Rule schedules: is a request's creation time inside one of a rule's weekly time windows?
 
-A rule's `schedules` maps names to `Schedule`s; each has a `TimeSchedule` of `Shift`s in an IANA
-time zone. Teleport's rules (lib/accessmonitoring/schedule.go):
+A rule's `schedules` maps names to `Schedule`s (the models of `teleport_access`); each has a
+`TimeSchedule` of `Shift`s in an IANA time zone. Teleport's rules
+(lib/accessmonitoring/schedule.go):
 
 - a rule with no schedules is not restricted (`rule_in_schedule` is true);
 - otherwise the time must be inside any one schedule; the first error ends the check;
@@ -21,12 +22,11 @@ from __future__ import annotations
 import functools
 import os
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Final
 
-import attrs
-
+from teleport_access._models import Schedule
 from teleport_access.predicate._errors import ScheduleError
 from teleport_access.predicate._gotime import TimeParseError, go_time_quote, parse_clock
 from teleport_access.predicate._values import WEEKDAYS, GoTime, weekday_of_days
@@ -42,53 +42,24 @@ _MAX_SECONDS: Final = int(
 )
 
 
-@attrs.frozen(kw_only=True)
-class Shift:
-    """`TimeSchedule.Shift`: one weekly window, e.g. Monday 09:00-17:00."""
-
-    #: English weekday name, exactly as Go prints it ("Monday").
-    weekday: str = ""
-    #: "HH:MM", 24-hour clock.
-    start: str = ""
-    end: str = ""
-
-
-def _shifts(value: Iterable[Shift]) -> tuple[Shift, ...]:
-    return tuple(value)
-
-
-@attrs.frozen(kw_only=True)
-class TimeSchedule:
-    """`TimeSchedule`: shifts in a time zone ("" is UTC)."""
-
-    shifts: tuple[Shift, ...] = attrs.field(default=(), converter=_shifts)
-    timezone: str = ""
-
-
-@attrs.frozen(kw_only=True)
-class Schedule:
-    """`Schedule`: a named entry of a rule's `schedules`; only time schedules exist today."""
-
-    time: TimeSchedule | None = None
-
-    def contains(self, when: datetime | GoTime) -> bool:
-        """Whether `when` falls inside this schedule. Raises ScheduleError."""
-        time = self.time
-        if time is None or not time.shifts:
-            return False
-        zone = load_location(time.timezone)
-        instant = when if isinstance(when, GoTime) else GoTime.from_datetime(when)
-        seconds = instant.ns // _NS
-        local_days = (seconds + _offset(zone, seconds)) // _DAY
-        weekday = WEEKDAYS[weekday_of_days(local_days)]
-        for shift in time.shifts:
-            if shift.weekday != weekday:
-                continue
-            start = _clock_time(zone, local_days, shift.start, "start")
-            end = _clock_time(zone, local_days, shift.end, "end")
-            if start * _NS <= instant.ns <= end * _NS:
-                return True
+def schedule_contains(schedule: Schedule, when: datetime | GoTime) -> bool:
+    """Whether `when` falls inside `schedule` (Teleport's Schedule check). Raises ScheduleError."""
+    time = schedule.time
+    if time is None or not time.shifts:
         return False
+    zone = load_location(time.timezone)
+    instant = when if isinstance(when, GoTime) else GoTime.from_datetime(when)
+    seconds = instant.ns // _NS
+    local_days = (seconds + _offset(zone, seconds)) // _DAY
+    weekday = WEEKDAYS[weekday_of_days(local_days)]
+    for shift in time.shifts:
+        if shift.weekday != weekday:
+            continue
+        start = _clock_time(zone, local_days, shift.start, "start")
+        end = _clock_time(zone, local_days, shift.end, "end")
+        if start * _NS <= instant.ns <= end * _NS:
+            return True
+    return False
 
 
 def rule_in_schedule(schedules: Mapping[str, Schedule], when: datetime | GoTime) -> bool:
@@ -104,7 +75,7 @@ def in_schedules(schedules: Mapping[str, Schedule], when: datetime | GoTime) -> 
     """Teleport's InSchedules: false for no schedules, else whether any contains `when`."""
     for name, schedule in schedules.items():
         try:
-            if schedule.contains(when):
+            if schedule_contains(schedule, when):
                 return True
         except ScheduleError as exc:
             raise ScheduleError(f"schedule {name!r}: {exc}") from None

@@ -1,5 +1,5 @@
-"""The RE2 adapter: Teleport's glob/regex rules, Go's ReplaceAllString and Expand, Go's errors,
-and linear time on pathological input."""
+"""regexp.match and regexp.replace on the engine shared with `where` (Go's regexp on RE2):
+Teleport's glob/regex rules, Go's ReplaceAllString and Expand, Go's errors, linear time."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ import time
 import pytest
 
 from teleport_access.predicate import Environment, parse
-from teleport_access.predicate._re2 import (
-    RegexError,
-    compile_go,
-    compile_teleport_pattern,
-    replace_all,
-    teleport_pattern,
-)
+from teleport_access.where._patterns import compile_teleport_pattern
+from teleport_access.where._patterns import expression_to_regexp as teleport_pattern
+from teleport_access.where._regex import RegexError, compile_go
 
 
 @pytest.mark.parametrize(
@@ -62,7 +58,7 @@ def test_invalid_patterns_give_gos_messages() -> None:
     ],
 )
 def test_replace_all_follows_go(pattern: str, text: str, template: str, result: str) -> None:
-    assert replace_all(compile_go(pattern), text, template) == result
+    assert compile_go(pattern, capture=True).replace_all(text, template) == result
 
 
 def test_text_that_is_not_utf8_matches_as_replacement_characters() -> None:
