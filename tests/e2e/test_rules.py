@@ -131,7 +131,7 @@ async def test_two_matching_rules_naming_different_services_page_nobody_and_stil
     )
     assert "'Teleport Notifications Two' (rule route-two)" in warning["msg"]
     assert "'Service 3' (rule route-three)" in warning["msg"]
-    assert warning["level"] == "warning"
+    assert warning["level"] == "WARNING"
     await fake_auth.wait_for_review(request.id, PLUGIN_USER, timeout=TIMEOUT)
     assert pagerduty.incidents_for(request.id) == []
 
@@ -181,7 +181,7 @@ async def test_without_user_read_the_traits_are_empty_and_the_annotation_routes(
 
     assert await routed_service(fake_auth, pagerduty, request.id) == NOTIFY_SERVICE
     warning = await tpd.wait_for_log("Missing permissions to read user.traits")
-    assert warning["level"] == "warning"
+    assert warning["level"] == "WARNING"
 
 
 async def test_a_plugin_role_without_rule_permissions_runs_on_annotations(
