@@ -24,7 +24,14 @@ from teleport_access._exceptions import AccessDenied, AlreadyExists, BadParamete
 from teleport_access._models import AccessMonitoringRule, AccessMonitoringRuleFilter
 from teleport_access._proto import access_monitoring_rules_pb2, event_pb2
 
-__all__ = ["VERBS", "FakeRuleStore", "Permissions", "RulePage", "validate_rule"]
+__all__ = [
+    "VERBS",
+    "FakeRuleStore",
+    "Permissions",
+    "RulePage",
+    "parses_as_condition",
+    "validate_rule",
+]
 
 #: The verbs of Teleport's resource rules that the fake checks.
 VERBS = ("list", "read", "create", "update", "delete")
@@ -35,6 +42,17 @@ _DESIRED_STATES = ("", "reviewed")
 
 #: Checks a condition of an access_request rule; raises ValueError with the parser's message.
 ConditionCheck = Callable[[str], None]
+
+
+def parses_as_condition(condition: str) -> None:
+    """Teleport's check: an access_request rule's condition must parse (the language of
+    `teleport_access.predicate`). Raises ValueError with the parser's message."""
+    from teleport_access.predicate import PredicateError, parse_cached
+
+    try:
+        parse_cached(condition)
+    except PredicateError as exc:
+        raise ValueError(exc.problem) from None
 
 
 class Permissions:
@@ -126,7 +144,8 @@ class FakeRuleStore:
     """Access monitoring rules under the fake state's lock; see the module docstring.
 
     `publish` hands each change to the watch streams (called with `lock` held). `check_condition`
-    validates the conditions of access_request rules (None: any non-empty condition).
+    validates the conditions of access_request rules (default: they must parse, as Teleport
+    requires; None: any non-empty condition, to store rules a newer grammar would accept).
     """
 
     def __init__(
@@ -134,7 +153,7 @@ class FakeRuleStore:
         lock: RLock,
         publish: Callable[[event_pb2.Event], None],
         *,
-        check_condition: ConditionCheck | None = None,
+        check_condition: ConditionCheck | None = parses_as_condition,
     ) -> None:
         self._lock = lock
         self._publish = publish

@@ -257,3 +257,21 @@ def fake_auth_thread() -> Iterator[FakeAuthServer]:
     fake = FakeAuthServer()
     with fake.run_in_thread() as running:
         yield running
+
+
+async def test_a_condition_that_does_not_parse_is_refused_as_teleport_refuses_it(
+    auth_client: AuthClient,
+) -> None:
+    with pytest.raises(BadParameter, match="accessMonitoringRule condition is invalid: "):
+        await auth_client.create_access_monitoring_rule(rule(condition="access_request.nope"))
+    with pytest.raises(BadParameter, match="unknown identifier"):
+        await auth_client.create_access_monitoring_rule(rule(condition="access_request.nope"))
+
+
+async def test_a_condition_is_checked_only_for_access_request_rules(
+    auth_client: AuthClient,
+) -> None:
+    stored = await auth_client.create_access_monitoring_rule(
+        rule(subjects=("access_list",), condition="anything goes here")
+    )
+    assert stored.condition == "anything goes here"
