@@ -9,7 +9,9 @@
    cluster name;
 4. `teleport.version`: `Ping` answers and the server is Teleport 6.1.0 or newer;
 5. `teleport.requests`, `teleport.plugin_data`: the plugin user may list access requests and
-   read plugin data;
+   read plugin data; `teleport.rules`: whether Access Monitoring Rules are available to it (a
+   partial-success watch confirms the kind), how many route PagerDuty incidents, whether their
+   conditions parse, and whether it may read users when a condition uses `user.traits`;
 6. `teleport.roles`, `teleport.review`: the plugin's roles can be read, and their
    `review_requests` rules let it approve what `[pagerduty.auto_approval]` would approve;
 7. `pagerduty.api_key`: `GET /abilities` accepts the key (401/403 fail);
@@ -121,6 +123,7 @@ _TELEPORT_CHECKS = (
     "teleport.version",
     "teleport.requests",
     "teleport.plugin_data",
+    "teleport.rules",
     "teleport.roles",
     "teleport.review",
 )
@@ -371,6 +374,7 @@ async def _check_teleport(config: Config, identity: Identity) -> AsyncIterator[C
         yield _version_result(info.server_version, info.cluster_name, address, identity)
         async for result in _check_permissions(client, identity):
             yield result
+        yield await _check_rules(client, identity)
         async for result in _check_roles(client, config, identity):
             yield result
 
@@ -428,6 +432,73 @@ async def _check_permissions(client: AuthClient, identity: Identity) -> AsyncIte
             "teleport.plugin_data",
             f"{user!r} can read plugin data ({len(records)} request(s) carry {PLUGIN_NAME} data)",
         )
+
+
+async def _check_rules(client: AuthClient, identity: Identity) -> CheckResult:
+    from teleport_access import AccessDenied, AccessMonitoringRuleFilter, TeleportError, WatchInit
+    from teleport_pd_cli.policy import compile_rule
+    from teleport_pd_cli.policy._rules import (
+        ACCESS_REQUEST_SUBJECT,
+        PAGERDUTY_NOTIFICATION,
+        RULE_KIND,
+    )
+
+    name = "teleport.rules"
+    grant = (
+        "to route by Access Monitoring Rules, give the plugin's role the rule resources "
+        f"['{RULE_KIND}'] verbs ['read', 'list']"
+    )
+    try:
+        stream = client.watch((ACCESS_REQUEST_SUBJECT, RULE_KIND), allow_partial_success=True)
+        try:
+            init = await anext(stream)
+        finally:
+            await stream.aclose()
+    except TeleportError as exc:
+        return _warn(name, f"cannot open a watch stream to check rules: {exc}")
+    if not isinstance(init, WatchInit) or not init.confirms(RULE_KIND):
+        return _warn(
+            name,
+            "Access Monitoring Rules are not available to the plugin (a Teleport older than 16, "
+            "or no read/list on access_monitoring_rule): tpd routes by role annotations only",
+            grant,
+        )
+    rule_filter = AccessMonitoringRuleFilter(
+        subjects=(ACCESS_REQUEST_SUBJECT,), notification_name=PAGERDUTY_NOTIFICATION
+    )
+    try:
+        rules = [
+            compile_rule(rule)
+            for rule in await client.list_access_monitoring_rules(rule_filter)
+            if rule.is_for(ACCESS_REQUEST_SUBJECT, PAGERDUTY_NOTIFICATION)
+        ]
+    except AccessDenied as exc:
+        return _warn(name, f"watching rules is allowed but listing them is not: {exc}", grant)
+    except TeleportError as exc:
+        return _warn(name, f"listing Access Monitoring Rules failed: {exc}")
+    broken = [rule.name for rule in rules if rule.parse_error is not None]
+    if broken:
+        return _warn(
+            name,
+            f"{len(rules)} rule(s) route PagerDuty incidents, but the condition of "
+            f"{', '.join(broken)} does not parse (such a rule never matches)",
+            "see `tpd rules list` for the error, and fix the rule's condition",
+        )
+    if any(rule.reads_traits for rule in rules):
+        try:
+            await client.get_user(identity.username)
+        except AccessDenied:
+            return _warn(
+                name,
+                f"{len(rules)} rule(s) route PagerDuty incidents, and a condition reads "
+                "user.traits, which the plugin may not read (it evaluates without them)",
+                "give the plugin's role the rule resources ['user'] verbs ['read']",
+            )
+        except TeleportError:
+            pass  # a user record the plugin cannot see is not a permission problem
+    return _ok(
+        name, f"Access Monitoring Rules are available; {len(rules)} route PagerDuty incidents"
+    )
 
 
 async def _check_roles(

@@ -17,6 +17,8 @@ from click.testing import CliRunner, Result
 
 from pagerduty_client.testing import FakePagerDuty
 from teleport_access import (
+    AccessMonitoringRule,
+    Notification,
     RequestConditions,
     ReviewConditions,
     Role,
@@ -165,6 +167,7 @@ def test_a_healthy_setup_is_all_ok_and_exits_0(healthy: Path) -> None:
         "teleport.version",
         "teleport.requests",
         "teleport.plugin_data",
+        "teleport.rules",
         "teleport.roles",
         "teleport.review",
         "pagerduty.api_key",
@@ -172,7 +175,7 @@ def test_a_healthy_setup_is_all_ok_and_exits_0(healthy: Path) -> None:
     ]
     for name, check_lines in found.items():
         assert [line.split()[0] for line in check_lines] == ["ok"], (name, result.output)
-    assert "11 checks: 0 failed, 0 warnings." in result.output
+    assert "12 checks: 0 failed, 0 warnings." in result.output
 
 
 def test_healthy_lines_say_what_was_seen(healthy: Path, auth: FakeAuthServer) -> None:
@@ -571,3 +574,55 @@ def test_an_address_with_a_url_scheme_fails_the_route(
     (line,) = lines(result)["teleport.route"]
     assert line.startswith("fail")
     assert "without a URL scheme" in line
+
+
+# -- access monitoring rules -------------------------------------------------------------------
+
+
+def _amr(name: str, condition: str) -> AccessMonitoringRule:
+    return AccessMonitoringRule(
+        name=name,
+        subjects=("access_request",),
+        condition=condition,
+        notification=Notification(name="pagerduty", recipients=("DB",)),
+    )
+
+
+def test_doctor_counts_the_rules_that_route_incidents(healthy: Path, auth: FakeAuthServer) -> None:
+    auth.create_rule(_amr("doctor-db", 'access_request.spec.roles.contains("db")'))
+    try:
+        (line,) = lines(doctor(healthy))["teleport.rules"]
+    finally:
+        auth.delete_rule("doctor-db")
+    assert line.startswith("ok")
+    assert "Access Monitoring Rules are available; 1 route PagerDuty incidents" in line
+
+
+def test_doctor_warns_when_rules_are_not_available_and_says_what_to_grant(
+    healthy: Path, auth: FakeAuthServer
+) -> None:
+    auth.deny_resource("access-plugin", "access_monitoring_rule", ["read", "list"])
+    try:
+        result = doctor(healthy)
+    finally:
+        auth.allow_resource("access-plugin", "access_monitoring_rule")
+    assert result.exit_code == 0
+    (line, *fix) = lines(result)["teleport.rules"]
+    assert line.startswith("warn")
+    assert "tpd routes by role annotations only" in line
+    assert "['access_monitoring_rule'] verbs ['read', 'list']" in " ".join([line, *fix])
+
+
+def test_doctor_warns_when_a_rule_reads_traits_the_plugin_may_not_read(
+    healthy: Path, auth: FakeAuthServer
+) -> None:
+    auth.create_rule(_amr("doctor-team", 'user.traits["team"].contains("db")'))
+    auth.deny_resource("access-plugin", "user", ["read"])
+    try:
+        result = doctor(healthy)
+    finally:
+        auth.delete_rule("doctor-team")
+        auth.allow_resource("access-plugin", "user")
+    text = " ".join(lines(result)["teleport.rules"])
+    assert "reads user.traits, which the plugin may not read" in text
+    assert "['user'] verbs ['read']" in text
