@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pagerduty_client import Service
     from pagerduty_client import User as PagerDutyUser
     from pagerduty_client.testing import FakePagerDuty
+    from teleport_access import AccessMonitoringRule
     from teleport_access.testing import FakeAuthServer
 
 NOTIFY_SERVICE = "Teleport Access Request Notifications"
@@ -48,6 +49,21 @@ USERS = (
     (OFF_CALL, ("demo-role-requester",)),
     (PLUGIN_USER, (PLUGIN_USER,)),
 )
+
+
+def routing_rule() -> AccessMonitoringRule:
+    """The demo's Access Monitoring Rule: myuser's editor requests page My Critical Service."""
+    from teleport_access import AccessMonitoringRule, Notification
+
+    return AccessMonitoringRule(
+        name="editor-to-critical",
+        subjects=("access_request",),
+        condition=(
+            f'access_request.spec.roles.contains("editor") && '
+            f'access_request.spec.user == "{REQUESTER}"'
+        ),
+        notification=Notification(name="pagerduty", recipients=(CRITICAL_SERVICE,)),
+    )
 
 
 def roles_of(user: str) -> tuple[str, ...]:

@@ -337,6 +337,7 @@ async def run_demo(
                 await _editor_request(narrator, env, step_timeout)
                 await _auto_approval(narrator, env, step_timeout)
                 await _not_on_call(narrator, env, step_timeout)
+                await _routed_by_rule(narrator, env, daemon, step_timeout)
                 report.ok = True
                 report.elapsed = time.monotonic() - started
                 narrator.intro(
@@ -614,6 +615,55 @@ async def _not_on_call(narrator: _Narrator, env: _Environment, wait: float) -> N
     narrator.saw(
         "no review: the request stays PENDING for a human reviewer",
         state=_describe_request(env, request.id),
+    )
+
+
+async def _routed_by_rule(
+    narrator: _Narrator, env: _Environment, daemon: Daemon, wait: float
+) -> None:
+    """An Access Monitoring Rule sends myuser's next editor request to My Critical Service,
+    whatever the role's annotation says (docs/access-monitoring-rules.md)."""
+    pd = env.pd_seed
+    narrator.step(
+        f"An Access Monitoring Rule routes {seed.REQUESTER}'s editor requests to "
+        f"{seed.CRITICAL_SERVICE} (docs/access-monitoring-rules.md)"
+    )
+    rule = env.auth.create_rule(seed.routing_rule())
+    assert rule.notification is not None
+    narrator.act(
+        f"admin: tctl create {rule.name}.yaml",
+        condition=rule.condition,
+        recipients=", ".join(rule.notification.recipients),
+    )
+    await _until(
+        lambda: True if any(r.name == rule.name for r in daemon.rules.rules) else None,
+        timeout=wait,
+        expected=f"the plugin to receive rule {rule.name} from its watch stream",
+        observed=lambda: f"the plugin follows {daemon.rules_cached} rule(s)",
+    )
+    narrator.saw(f"the plugin follows rule {rule.name} (from its watch stream, no restart)")
+    async with _as_user(env, seed.REQUESTER) as client:
+        request = await client.create_access_request(
+            seed.REQUESTER, ["editor"], reason=EDITOR_REASON
+        )
+    narrator.act(f"{seed.REQUESTER}: tsh request create --roles=editor", request=request.id)
+    started = time.monotonic()
+    incident = await _until(
+        lambda: _incident_for(env, request.id),
+        timeout=wait,
+        expected=f'a PagerDuty incident for request {request.id} in "{seed.CRITICAL_SERVICE}"',
+        observed=lambda: _describe_request(env, request.id),
+    )
+    if incident.service.id != pd.critical_service.id:
+        raise DemoFailed(
+            f'the incident in "{seed.CRITICAL_SERVICE}" (the rule\'s recipient)',
+            f"it was opened in {incident.service.summary or incident.service.id}",
+        )
+    narrator.saw(
+        f"incident {incident.id} opened in {incident.service.summary}, not in "
+        f"{seed.NOTIFY_SERVICE} as the role's annotation says ({_seconds(started)})",
+        data={"incident_id": incident.id, "request_id": request.id},
+        status=incident.status,
     )
 
 

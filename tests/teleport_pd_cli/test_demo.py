@@ -93,6 +93,8 @@ def test_tpd_demo_exits_0_by_itself_within_a_minute(
         "no incident opened",
         # bob is not approved
         "no review: the request stays PENDING",
+        "the plugin follows rule editor-to-critical",
+        "opened in My Critical Service, not in Teleport Access Request Notifications",
         "Done: every step observed in",
     ],
 )
@@ -139,13 +141,17 @@ def test_tpd_demo_json_is_one_document_with_every_step() -> None:
     assert document["error"] is None
     assert document["keep_running"] is False
     titles = [step["title"] for step in document["steps"]]
-    assert len(titles) == 8
+    assert len(titles) == 9
     assert titles[0] == "PagerDuty services (guide step 1)"
     observed = [e for step in document["steps"] for e in step["events"] if "author" in e]
     assert observed[0]["author"] == "access-plugin"
     assert "who is on call" in observed[0]["reason"]
     incident_events = [e for s in document["steps"] for e in s["events"] if "incident_id" in e]
-    assert incident_events[-1]["status"] == "resolved"
+    first = [e for e in incident_events if e["incident_id"] == incident_events[0]["incident_id"]]
+    assert first[-1]["status"] == "resolved"
+    routed = incident_events[-1]
+    assert routed["incident_id"] != incident_events[0]["incident_id"]
+    assert "opened in My Critical Service" in routed["text"]
 
 
 # -- in-process: failures and --keep-running -------------------------------------------------------
