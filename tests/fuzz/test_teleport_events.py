@@ -25,6 +25,8 @@ from hypothesis import strategies as st
 
 from teleport_access._convert import access_request_from_proto, watch_message_from_event
 from teleport_access._models import (
+    AccessMonitoringRuleDelete,
+    AccessMonitoringRulePut,
     AccessRequest,
     AccessRequestDelete,
     AccessRequestPut,
@@ -154,7 +156,12 @@ def convert_event(raw: bytes) -> object:
         return "undecodable"
     converted = watch_message_from_event(event)
     assert converted is None or isinstance(
-        converted, WatchInit | AccessRequestPut | AccessRequestDelete
+        converted,
+        WatchInit
+        | AccessRequestPut
+        | AccessRequestDelete
+        | AccessMonitoringRulePut
+        | AccessMonitoringRuleDelete,
     )
     return converted
 
