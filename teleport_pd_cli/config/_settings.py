@@ -364,6 +364,15 @@ class AutoApprovalSettings:
         "the whole role name, case-sensitively; where Teleport would read a pattern "
         "otherwise (`^a|b$`), loading the config warns.",
     )
+    page_when_approved: bool = setting(
+        Kind.BOOL,
+        True,
+        origin=TPD,
+        help="Open an incident also for a request tpd approves (the Go plugin's behaviour). "
+        "`false`: tpd decides the approval first and pages only when it does not approve the "
+        "request (teleport#54467); a request its approval leaves pending (more approvals "
+        "needed) is still paged.",
+    )
     _compiled: tuple[RolePattern, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     @_compiled.default
