@@ -117,8 +117,11 @@ class Outcome:
 class _Approval(enum.Enum):
     """What this run's approval step came to (for `EnsureIncident.unless_approved`)."""
 
-    #: The request is resolved: by tpd's approving review, or before it could review.
+    #: tpd's approving review resolved the request.
     APPROVED = "approved"
+    #: The request was resolved otherwise before tpd's review (by another replica's review,
+    #: or someone else's decision): nothing left to page for.
+    RESOLVED = "resolved"
     #: tpd does not approve it, or its approval left it pending (more approvals needed).
     NOT_APPROVED = "not approved"
     #: It could not be decided (PagerDuty or Teleport failed); the request is re-attempted.
@@ -654,8 +657,11 @@ class Processor:
     def _hold_page(run: _Run) -> None:
         """page_when_approved = false, and this run's approval did not say "not approved"."""
         if run.approval is _Approval.APPROVED:
+            run.log.info("Not paging: the request is approved (page_when_approved = false)")
+        elif run.approval is _Approval.RESOLVED:
             run.log.info(
-                "Not paging: the request is approved (page_when_approved = false)",
+                "Not paging: the request was resolved before this replica's review "
+                "(page_when_approved = false)"
             )
         else:
             run.log.debug(
@@ -747,11 +753,11 @@ class Processor:
             self._observer.emit(ApprovalOutcome(request_id=request.id, result="already_reviewed"))
             # Another run (a replica) reviewed it: resolved by that, or still waiting?
             current = await self._auth.get_access_request(request.id)
-            return _Approval.NOT_APPROVED if current.state.is_pending else _Approval.APPROVED
+            return _Approval.NOT_APPROVED if current.state.is_pending else _Approval.RESOLVED
         except AlreadyResolved as exc:
             log.debug("The request was resolved before the approval: %s", exc)
             self._observer.emit(ApprovalOutcome(request_id=request.id, result="already_reviewed"))
-            return _Approval.APPROVED
+            return _Approval.RESOLVED
         except AccessDenied as exc:
             log.warning(
                 "Teleport refused the approval of an on-call requester: %s. Give the "

@@ -25,9 +25,9 @@ from teleport_access import (
     User,
 )
 from teleport_access.testing import FakeAuthServer
+from teleport_pd_cli.config import AutoApprovalSettings
 from teleport_pd_cli.daemon._lookups import Lookups
 from teleport_pd_cli.daemon._processor import Processor
-from teleport_pd_cli.config import AutoApprovalSettings
 from teleport_pd_cli.daemon.events import ApprovalOutcome, DaemonEvent, Observer
 from teleport_pd_cli.policy import PolicySettings, incident_key, resolution_note, review_note
 from teleport_pd_cli.policy.plugindata import (
