@@ -30,8 +30,8 @@ __all__ = [
     "render_grafana",
 ]
 
-#: The classic dashboard model of Grafana 12; older Grafanas (10, 11) load it too, as nothing
-#: in it depends on the later migrations.
+#: A recent version of Grafana's classic dashboard model. A Grafana that knows only earlier
+#: versions loads the file without migrating it, and nothing in it needs a migration.
 SCHEMA_VERSION = 41
 #: Fixed, so that importing a newer rendering replaces the dashboard instead of adding one.
 DASHBOARD_UID = "tpd-overview"
