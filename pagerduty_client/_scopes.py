@@ -1,4 +1,4 @@
-"""Scoped OAuth scopes: which one each PagerDuty operation needs, and which the client's methods need.
+"""Scoped OAuth scopes: which one each PagerDuty operation needs, and which client methods need.
 
 The per-operation table is generated from PagerDuty's OpenAPI document (`_scope_table.py`,
 written by `scripts/gen_scopes.py`). This module adds what the document cannot know: which
@@ -7,7 +7,7 @@ fake and checks that it sends nothing else), and the account scope `as_account-<
 every token request must carry. Pure: no I/O.
 
     required_scopes(["check_on_call", "create_incident", "add_note", "resolve_incident"])
-    # frozenset({'users.read', 'services.read', 'oncalls.read', 'incidents.read', 'incidents.write'})
+    # {'users.read', 'services.read', 'oncalls.read', 'incidents.read', 'incidents.write'}
 """
 
 from __future__ import annotations
@@ -130,8 +130,7 @@ def required_scopes(operations: Iterable[str]) -> frozenset[str]:
         if match is None:
             known = ", ".join(sorted(CLIENT_OPERATIONS))
             raise ValueError(
-                f"{item!r} is neither a client method ({known}) nor an operation "
-                '"METHOD /path"'
+                f'{item!r} is neither a client method ({known}) nor an operation "METHOD /path"'
             )
         scope = required_scope(match.group(1), match.group(2))
         if scope is None:
