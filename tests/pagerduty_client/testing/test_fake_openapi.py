@@ -29,7 +29,7 @@ def test_the_test_suite_runs_with_validation_on(fake: FakePagerDuty) -> None:
 
 
 @needs_document
-def test_a_request_missing_a_required_field_is_rejected_naming_it(
+def test_a_strict_fake_rejects_a_request_missing_a_required_field_naming_it(
     raw: httpx.Client, fake: FakePagerDuty, world: World
 ) -> None:
     body = {"incident": {"title": "t", "service": {"id": world.payments.id,
@@ -86,7 +86,32 @@ def test_undeclared_query_parameters_and_bad_enum_values_are_violations(
 def test_missing_required_headers_are_violations(document: OpenAPIDocument) -> None:
     assert document.check_request("GET", "/abilities", [], {}, b"") == [
         "GET /abilities (listAbilities): required header Accept is missing",
-        "GET /abilities (listAbilities): required header Content-Type is missing",
+    ]
+    body = b'{"note": {"content": "x"}}'
+    assert document.check_request("POST", "/incidents/P1/notes", [], {"From": "a@b"}, body) == [
+        "POST /incidents/{id}/notes (createIncidentNote): required header Accept is missing",
+        "POST /incidents/{id}/notes (createIncidentNote): required header Content-Type is "
+        "missing",
+    ]
+
+
+@needs_document
+def test_a_request_without_a_body_needs_no_content_type_whatever_the_document_says(
+    document: OpenAPIDocument,
+) -> None:
+    accept_only = {"Accept": HEADERS["Accept"]}
+    assert document.check_request("GET", "/services", [("limit", "100")], accept_only, b"") == []
+
+
+@needs_document
+def test_the_notes_listing_takes_the_classic_pagination_parameters(
+    document: OpenAPIDocument,
+) -> None:
+    query = [("limit", "100"), ("offset", "0"), ("total", "false")]
+    assert document.check_request("GET", "/incidents/P1/notes", query, HEADERS, b"") == []
+    bad = document.check_request("GET", "/incidents/P1/notes", [("limit", "x")], HEADERS, b"")
+    assert bad == [
+        "GET /incidents/{id}/notes (listIncidentNotes): query parameter limit='x': not an integer"
     ]
 
 
@@ -112,10 +137,10 @@ def test_any_error_status_may_use_pagerdutys_generic_error_shape(
 
 
 @needs_document
-def test_record_mode_records_a_violation_but_answers_normally(
+def test_by_default_the_fake_records_a_violation_but_answers_as_pagerduty_would(
     clock: FakeClock, world: World
 ) -> None:
-    fake = FakePagerDuty(validation="record", clock=clock.monotonic, now=clock.now)
+    fake = FakePagerDuty(clock=clock.monotonic, now=clock.now)
     with httpx.Client(
         base_url="https://api.pagerduty.com",
         transport=fake.sync_transport(),
