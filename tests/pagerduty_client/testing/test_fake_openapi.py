@@ -90,8 +90,7 @@ def test_missing_required_headers_are_violations(document: OpenAPIDocument) -> N
     body = b'{"note": {"content": "x"}}'
     assert document.check_request("POST", "/incidents/P1/notes", [], {"From": "a@b"}, body) == [
         "POST /incidents/{id}/notes (createIncidentNote): required header Accept is missing",
-        "POST /incidents/{id}/notes (createIncidentNote): required header Content-Type is "
-        "missing",
+        "POST /incidents/{id}/notes (createIncidentNote): required header Content-Type is missing",
     ]
 
 
