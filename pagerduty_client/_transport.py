@@ -15,6 +15,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import os
 import random as _random
 import ssl
 import threading
@@ -96,10 +97,9 @@ SyncSleep: TypeAlias = Callable[[float], None]
 AsyncLock = asyncio.Lock
 SyncLock = threading.Lock
 
-#: How to check the server's TLS certificate (httpx's `verify`): True (the system's CAs), a
-#: CA bundle's path (e.g. `FakePagerDuty.ca_file`), an `ssl.SSLContext`, or False (never in
-#: production).
-Verify: TypeAlias = ssl.SSLContext | str | bool
+#: How to check the server's TLS certificate: True (the system's CAs), a CA bundle's path (e.g.
+#: `FakePagerDuty.ca_file`), an `ssl.SSLContext`, or False (never in production).
+Verify: TypeAlias = ssl.SSLContext | str | os.PathLike[str] | bool
 
 #: A client's per-call hook. It runs synchronously on every attempt, so it must be quick; an
 #: exception it raises is logged and otherwise ignored.
@@ -206,7 +206,15 @@ class HttpCore:
             self.pacer = Pacer(requests_per_minute)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
-        if not isinstance(verify, ssl.SSLContext | str | bool):
+        if isinstance(verify, str | os.PathLike):
+            # httpx takes a context; it deprecates paths.
+            try:
+                verify = ssl.create_default_context(cafile=os.fspath(verify))
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigurationError(
+                    f"verify: cannot load the CA bundle {verify}: {exc}"
+                ) from None
+        if not isinstance(verify, ssl.SSLContext | bool):
             raise ConfigurationError(
                 f"verify must be True, False, a CA bundle path or an SSLContext, got "
                 f"{type(verify).__name__}"
