@@ -100,4 +100,4 @@ def test_the_library_works_against_the_fake_with_an_oauth_token(
     ) as client:  # fmt: skip
         drive(client, world)
     assert_answered_without_4xx(fake)
-    assert [r.operation for r in fake.requests][0] == "/oauth/token"
+    assert fake.requests[0].operation == "/oauth/token"
