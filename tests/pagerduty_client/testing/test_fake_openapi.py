@@ -233,3 +233,26 @@ def test_the_documents_own_oncall_and_user_examples_validate(
         concrete = path.replace("{id}", "P1")
         assert document.check_response(method.upper(), concrete, 200,
                                        json.dumps(example).encode()) == []  # fmt: skip
+
+
+@needs_document
+def test_a_lenient_fake_creates_an_incident_without_a_type_as_pagerduty_does(
+    clock: FakeClock, world: World
+) -> None:
+    fake = FakePagerDuty(clock=clock.monotonic, now=clock.now)
+    fake.add_user("Bot", "bot@example.com")
+    service = fake.add_service("Payments", fake.add_escalation_policy("Ops"))
+    with httpx.Client(
+        base_url="https://api.pagerduty.com",
+        transport=fake.sync_transport(),
+        headers={**WRITE_HEADERS, "Authorization": "Token token=test-api-key",
+                 "From": "bot@example.com"},
+    ) as raw:  # fmt: skip
+        service_ref = {"id": service.id, "type": "service_reference"}
+        go_create = {"incident": {"title": "t", "service": service_ref}}
+        assert raw.post("/incidents", json=go_create).status_code == 201
+    assert [v.message for v in fake.violations] == [
+        "POST /incidents (createIncident): request body $.incident: 'type' is a required property"
+    ]
+    fake.strict = True
+    assert fake.strict
