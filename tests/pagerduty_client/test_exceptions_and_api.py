@@ -84,7 +84,8 @@ def test_the_client_package_exports_exactly_its_public_api() -> None:
 def test_the_testing_package_exports_exactly_its_public_api() -> None:
     assert pd_testing.__all__ == sorted(pd_testing.__all__)
     assert set(pd_testing.__all__) == {
-        "ERRATA", "FakeClock", "FakePagerDuty", "Faults", "NewNote", "OpenAPIDocument",
+        "DEFECTS", "ERRATA", "FakeClock", "FakePagerDuty", "Faults", "NewNote", "OAuthApp",
+        "OpenAPIDocument",
         "RecordedRequest", "Violation",
     }  # fmt: skip
     for name in pd_testing.__all__:

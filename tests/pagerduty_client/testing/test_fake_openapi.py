@@ -9,7 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pagerduty_client.testing import ERRATA, FakeClock, FakePagerDuty, OpenAPIDocument, _openapi
+from pagerduty_client.testing import (
+    DEFECTS,
+    ERRATA,
+    FakeClock,
+    FakePagerDuty,
+    OpenAPIDocument,
+    _openapi,
+)
 from tests.pagerduty_client.conftest import World
 from tests.pagerduty_client.testing.conftest import HEADERS, WRITE_HEADERS
 
@@ -256,3 +263,10 @@ def test_a_lenient_fake_creates_an_incident_without_a_type_as_pagerduty_does(
     ]
     fake.strict = True
     assert fake.strict
+
+
+def test_every_known_defect_of_the_document_says_what_and_why() -> None:
+    assert len(DEFECTS) == 2
+    for what, why in DEFECTS:
+        assert what
+        assert "PagerDuty" in why
