@@ -4,6 +4,7 @@ fetch for concurrent callers, typed refusals, retried network failures."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import threading
 from collections.abc import Iterator
@@ -259,3 +260,17 @@ def test_the_sync_provider_renews_like_the_async_one(fake: FakePagerDuty, clock:
         assert provider.token() != first
         assert provider.renew(first) is provider.current
     assert token_requests(fake) == 2
+
+
+def test_the_sync_provider_has_the_async_ones_methods_and_parameters() -> None:
+    renamed = {"aclose": "close", "__aenter__": "__enter__", "__aexit__": "__exit__"}
+
+    def api(cls: type) -> dict[str, list[str]]:
+        return {
+            renamed.get(name, name): list(inspect.signature(member).parameters)
+            for name, member in vars(cls).items()
+            if callable(member)
+            and (not name.startswith("_") or name in {*renamed, *renamed.values(), "__init__"})
+        }
+
+    assert api(AsyncOAuthTokenProvider) == api(OAuthTokenProvider)
