@@ -5,18 +5,30 @@
     async with AsyncPagerDutyClient(api_key, user_email="bot@example.com") as pd:
         user = await pd.find_user_by_email("alice@example.com")
 
-`pagerduty_client.testing` ships a fake PagerDuty (in-process transport or loopback HTTP server).
-See docs/pagerduty-client.md.
+With Scoped OAuth instead of an API key:
+
+    auth = AsyncOAuthTokenProvider(client_id, client_secret, subdomain="acme", region="us",
+                                   scopes=required_scopes(["check_on_call", "create_incident"]))
+    async with AsyncPagerDutyClient(auth=auth, user_email="bot@example.com") as pd:
+        ...
+
+`pagerduty_client.testing` ships a fake PagerDuty (in-process transport or loopback HTTP(S)
+server, with the OAuth token endpoint). See docs/pagerduty-client.md.
 """
 
-from pagerduty_client._client import AsyncPagerDutyClient
+from pagerduty_client._client import AsyncOAuthTokenProvider, AsyncPagerDutyClient
 from pagerduty_client._exceptions import (
     APIError,
     ConfigurationError,
     Conflict,
     Forbidden,
+    InvalidClient,
+    InvalidGrant,
     InvalidRequest,
+    InvalidScope,
+    InvalidTokenRequest,
     NotFound,
+    OAuthError,
     PagerDutyError,
     PaginationLimitError,
     PaymentRequired,
@@ -26,7 +38,9 @@ from pagerduty_client._exceptions import (
     TransportError,
     TransportTimeout,
     Unauthorized,
+    UnauthorizedClient,
     UnexpectedResponse,
+    UnsupportedGrantType,
 )
 from pagerduty_client._models import (
     Assignment,
@@ -42,8 +56,17 @@ from pagerduty_client._models import (
     Service,
     User,
 )
+from pagerduty_client._oauth import DEFAULT_TOKEN_URL, AccessToken
 from pagerduty_client._retry import RetryPolicy
-from pagerduty_client._sync import PagerDutyClient
+from pagerduty_client._scopes import (
+    CLIENT_OPERATIONS,
+    CLIENT_SCOPES,
+    account_scope,
+    is_operation_limited,
+    required_scope,
+    required_scopes,
+)
+from pagerduty_client._sync import OAuthTokenProvider, PagerDutyClient
 from pagerduty_client._transport import (
     DEFAULT_BASE_URL,
     EU_BASE_URL,
@@ -57,23 +80,34 @@ from pagerduty_client._version import __version__
 # Plain sorted() order (tests/test_project.py checks it), constants among the classes.
 __all__ = [  # noqa: RUF022
     "APIError",
+    "AccessToken",
     "Assignment",
+    "AsyncOAuthTokenProvider",
     "AsyncPagerDutyClient",
+    "CLIENT_OPERATIONS",
+    "CLIENT_SCOPES",
     "CallAttempt",
     "CallObserver",
     "CallRetry",
     "ConfigurationError",
     "Conflict",
     "DEFAULT_BASE_URL",
+    "DEFAULT_TOKEN_URL",
     "EU_BASE_URL",
     "EscalationPolicy",
     "EscalationRule",
     "Forbidden",
     "Incident",
+    "InvalidClient",
+    "InvalidGrant",
     "InvalidRequest",
+    "InvalidScope",
+    "InvalidTokenRequest",
     "NotFound",
     "NotOnCallReason",
     "Note",
+    "OAuthError",
+    "OAuthTokenProvider",
     "OnCall",
     "OnCallCheck",
     "OnCallMatch",
@@ -91,7 +125,13 @@ __all__ = [  # noqa: RUF022
     "TransportTimeout",
     "USER_AGENT",
     "Unauthorized",
+    "UnauthorizedClient",
     "UnexpectedResponse",
+    "UnsupportedGrantType",
     "User",
     "__version__",
+    "account_scope",
+    "is_operation_limited",
+    "required_scope",
+    "required_scopes",
 ]

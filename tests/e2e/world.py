@@ -405,7 +405,7 @@ def choose_seed(variable: str = "TPD_FAULT_SEED") -> int:
 @contextlib.asynccontextmanager
 async def serve_pagerduty(*, seed: int | None = 0) -> AsyncIterator[PagerDutyWorld]:
     """The suite's fake PagerDuty, its random failures seeded with `seed`, served on loopback."""
-    fake = FakePagerDuty(api_key=API_KEY, seed=seed)
+    fake = FakePagerDuty(strict=True, api_key=API_KEY, seed=seed)
     services, policies = seed_pagerduty(fake)
     async with fake.serve() as url:
         yield PagerDutyWorld(fake=fake, url=url, services=services, policies=policies)
