@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import attrs
+
+from teleport_access._models import AccessMonitoringRule, AccessRequest
 from teleport_access.predicate import (
     Environment,
     Expression,
@@ -26,8 +28,6 @@ from teleport_access.predicate import (
     parse,
     rule_in_schedule,
 )
-
-from teleport_access._models import AccessMonitoringRule, AccessRequest
 from teleport_pd_cli.policy._routing import RuleMatch
 
 __all__ = [

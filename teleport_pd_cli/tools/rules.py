@@ -21,13 +21,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
+
 from teleport_access.predicate import (
     Environment,
     Explanation,
     PredicateError,
     parse,
 )
-
 from teleport_pd_cli._exceptions import TpdError
 from teleport_pd_cli.policy import (
     CompiledRule,

@@ -201,11 +201,12 @@ def config_text(
     extra: str = "",
     log_format: str = "json",
     severity: str = "debug",
+    pagerduty_extra: str = "",
 ) -> str:
     return (
         f'[teleport]\naddr = "{teleport_address}"\nidentity = "{identity}"\n\n'
         f'[pagerduty]\napi_key = "{api_key}"\nuser_email = "{BOT_EMAIL}"\n'
-        f'api_endpoint = "{pagerduty_url}"\n\n'
+        f'api_endpoint = "{pagerduty_url}"\n{pagerduty_extra}\n'
         f'[log]\noutput = "stderr"\nseverity = "{severity}"\nformat = "{log_format}"\n\n'
         f"{extra}"
     )
