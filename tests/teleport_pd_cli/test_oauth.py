@@ -243,3 +243,22 @@ def test_the_scopes_the_docs_tell_to_tick_are_the_derived_default() -> None:
     block = text.split("<!-- scopes:start -->")[1].split("<!-- scopes:end -->")[0]
     listed = [line.split("`")[1] for line in block.splitlines() if line.startswith("| `")]
     assert tuple(listed) == DEFAULT_OAUTH_SCOPES
+
+
+@pytest.mark.parametrize(
+    ("credentials", "message"),
+    [
+        ('api_key = "k"\n' + OAUTH, "set either `api_key` or the OAuth keys"),
+        ("", "[pagerduty] api_key: missing required value"),
+    ],
+)
+def test_doctor_fails_on_both_kinds_of_credentials_or_neither(
+    tmp_path: Path, credentials: str, message: str
+) -> None:
+    path = tmp_path / "tpd.toml"
+    path.write_text(BASE + credentials)
+    result = doctor(path)
+    assert result.exit_code == 1
+    (config_line,) = check_lines(result, "config")
+    assert config_line.startswith("fail")
+    assert message in config_line
