@@ -205,11 +205,12 @@ def config_text(
     extra: str = "",
     log_format: str = "json",
     severity: str = "debug",
+    pagerduty_extra: str = "",
 ) -> str:
     return (
         f'[teleport]\naddr = "{teleport_address}"\nidentity = "{identity}"\n\n'
         f'[pagerduty]\napi_key = "{api_key}"\nuser_email = "{BOT_EMAIL}"\n'
-        f'api_endpoint = "{pagerduty_url}"\n\n'
+        f'api_endpoint = "{pagerduty_url}"\n{pagerduty_extra}\n'
         f'[log]\noutput = "stderr"\nseverity = "{severity}"\nformat = "{log_format}"\n\n'
         f"{extra}"
     )
@@ -415,7 +416,7 @@ def choose_seed(variable: str = "TPD_FAULT_SEED") -> int:
 @contextlib.asynccontextmanager
 async def serve_pagerduty(*, seed: int | None = 0) -> AsyncIterator[PagerDutyWorld]:
     """The suite's fake PagerDuty, its random failures seeded with `seed`, served on loopback."""
-    fake = FakePagerDuty(api_key=API_KEY, seed=seed)
+    fake = FakePagerDuty(strict=True, api_key=API_KEY, seed=seed)
     services, policies = seed_pagerduty(fake)
     async with fake.serve() as url:
         yield PagerDutyWorld(fake=fake, url=url, services=services, policies=policies)

@@ -115,7 +115,7 @@ class World:
 
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    pd = FakePagerDuty()
+    pd = FakePagerDuty(strict=True)
     _, policies = seed_pagerduty(pd)
     fake_clock = FakeClock()
     clock = Clock()
