@@ -12,17 +12,9 @@ import attrs
 from pagerduty_client import CallAttempt, CallRetry
 from teleport_pd_cli.daemon import events
 from teleport_pd_cli.ops.metrics import Metrics
-from tests.e2e import conftest as e2e
 from tests.e2e.world import StartTpd
 from tests.teleport_pd_cli.daemon_view import FakeDaemon
 from tests.teleport_pd_cli.served_metrics import scrape_tpd_run, served_types
-
-# The e2e suite's fixtures: the fakes, the plugin identity and `start_tpd`.
-fake_auth = e2e.fake_auth
-teleport_address = e2e.teleport_address
-pagerduty = e2e.pagerduty
-identity_path = e2e.identity_path
-start_tpd = e2e.start_tpd
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
