@@ -255,10 +255,7 @@ def _pagerduty_checks(
                 by_name.setdefault(service.name.lower(), service)
         relevant = [by_name[n.lower()] for n in service_names if n.lower() in by_name]
         if relevant:
-            found = ", ".join(
-                f"{s.name} (escalation policy {s.escalation_policy_id})" for s in relevant
-            )
-            checks.append(_passed("services", found))
+            checks.append(_passed("services", f"found {', '.join(s.name for s in relevant)}"))
         else:
             checks.append(_failed("services", "Failed to find any service", warning=True))
 
@@ -354,22 +351,30 @@ def oncall_checks(
     settings: PolicySettings,
     *,
     pagerduty: PagerDutyFacts | None,
-) -> tuple[ApprovalCheck, ...]:
+) -> tuple[tuple[ApprovalCheck, ...], Approve | Skip]:
     """The checks of an approval that depend on the requester's email and PagerDuty only
     (`tpd check-oncall --explain`): `requester_email` and the PagerDuty checks, as
-    `decide_approval` makes them for a request by `email` naming `service_names`."""
+    `decide_approval` makes them for a request by `email` naming `service_names`; and their
+    outcome: the approval, or the Skip of the first failure."""
     email_check = _email_check(email)
     if not email_check.passed:
         pagerduty = None
     names = tuple(sorted({name for name in service_names if name}))
-    more, _ = _pagerduty_checks(
+    more, approve = _pagerduty_checks(
         email,
         names or None,
         pagerduty,
         settings,
         "PagerDuty is not asked about an address that is not an exact email",
     )
-    return (email_check, *more)
+    checks = (email_check, *more)
+    failed = first_failure(checks)
+    if failed is not None:
+        assert failed.skip is not None
+        return checks, failed.skip
+    if approve is None:  # PagerDuty was not asked
+        return checks, Skip(what="approval", why="PagerDuty was not asked")
+    return checks, approve
 
 
 def precheck_approval(

@@ -153,15 +153,25 @@ def test_an_allowed_level_names_the_limit() -> None:
 
 
 def test_oncall_checks_are_the_email_and_pagerduty_checks_of_a_request() -> None:
-    checks = oncall_checks(
+    checks, decision = oncall_checks(
         USER.email, ["Service 2", "Service 1"], PolicySettings(), pagerduty=facts()
     )
     assert tuple(check.name for check in checks) == ("requester_email", *APPROVAL_CHECKS[6:])
     assert all(check.passed for check in checks)
     full = approval_checks(REQUEST, PolicySettings(), pagerduty=facts())
     assert checks[1:] == full[6:]
+    assert decision == decide(REQUEST, PolicySettings(), facts(), "")
 
 
 def test_oncall_checks_do_not_ask_about_an_address_that_is_not_an_email() -> None:
-    checks = oncall_checks("alice", ["Service 1"], PolicySettings(), pagerduty=facts())
+    checks, decision = oncall_checks("alice", ["Service 1"], PolicySettings(), pagerduty=facts())
     assert [check.passed for check in checks] == [False, None, None, None, None]
+    assert isinstance(decision, Skip)
+    assert decision.why == "'alice' does not look like a valid email"
+
+
+def test_oncall_checks_name_the_first_failure_as_their_decision() -> None:
+    _, decision = oncall_checks(
+        USER.email, ["Service 1"], PolicySettings(), pagerduty=facts(on_calls=())
+    )
+    assert decision == Skip(what="approval", why="user is not on call")
