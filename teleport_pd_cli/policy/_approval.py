@@ -194,7 +194,9 @@ def _request_checks(
     elif any(review.author == plugin_user for review in request.reviews):
         checks.append(_failed("not_reviewed", "Already reviewed the request"))
     else:
-        checks.append(_passed("not_reviewed", f"{plugin_user} has not reviewed the request"))
+        checks.append(
+            _passed("not_reviewed", f"the plugin's user {plugin_user!r} has not reviewed it")
+        )
     checks.append(_email_check(request.user))
     limits = settings.auto_approval
     patterns = list(limits.approve_roles)

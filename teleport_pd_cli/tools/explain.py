@@ -320,7 +320,12 @@ class RequestExplanation:
             },
             "routing": {
                 "rules": [
-                    {"name": item.rule.name, "verdict": item.verdict.value, "problem": item.problem}
+                    {
+                        "name": item.rule.name,
+                        "verdict": item.verdict.value,
+                        "explanation": None if item.explanation is None else str(item.explanation),
+                        "problem": item.problem or None,
+                    }
                     for item in self.routing.rules
                 ],
                 "rules_note": self.routing.rules_note or None,

@@ -244,6 +244,9 @@ def test_a_rule_s_route_is_shown_with_its_pagerduty_service(world: World) -> Non
     assert "PagerDuty service: Service 3 (" in result.output
     routing = explain_json(world, request.id)["routing"]
     assert (routing["source"], routing["matched_rules"]) == ("rule", ["editors"])
+    (rule,) = routing["rules"]
+    assert (rule["name"], rule["verdict"], rule["problem"]) == ("editors", "matched", None)
+    assert 'access_request.spec.roles.contains("editor")' in rule["explanation"]
     assert routing["pagerduty_service"]["name"] == "Service 3"
 
 
