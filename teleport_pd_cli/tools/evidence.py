@@ -44,6 +44,7 @@ __all__ = [
     "near_miss_reason",
     "on_call_json",
     "reference_json",
+    "rota_text",
     "time_json",
 ]
 
@@ -97,6 +98,16 @@ class NearMiss:
 def time_json(moment: datetime | None) -> str | None:
     """An RFC 3339 time of the `--json` documents (UTC as `Z`), or None."""
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def rota_text(schedule: Reference | None, end: datetime | None) -> str:
+    """How an on-call entry holds: `, schedule "X"` or `, targeted directly`, then until when."""
+    text = (
+        f', schedule "{schedule.summary or schedule.id}"'
+        if schedule is not None
+        else ", targeted directly"
+    )
+    return text + (f", until {time_json(end)}" if end else ", with no end")
 
 
 def reference_json(reference: Reference | None) -> dict[str, Any] | None:

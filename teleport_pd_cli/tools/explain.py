@@ -49,6 +49,7 @@ from teleport_pd_cli.tools.evidence import (
     gather_approval_evidence,
     gather_review_permission,
     reference_json,
+    rota_text,
     time_json,
 )
 
@@ -153,13 +154,8 @@ def check_json(check: ApprovalCheck) -> dict[str, Any]:
 
 def _entry(entry: OnCall) -> str:
     policy = entry.escalation_policy.summary or entry.escalation_policy.id
-    text = f'level {entry.escalation_level} in escalation policy "{policy}"'
-    if entry.schedule is not None:
-        text += f', schedule "{entry.schedule.summary or entry.schedule.id}"'
-    else:
-        text += ", targeted directly"
-    text += f", until {time_json(entry.end)}" if entry.end else ", with no end"
-    return text
+    level = f'level {entry.escalation_level} in escalation policy "{policy}"'
+    return level + rota_text(entry.schedule, entry.end)
 
 
 def _evidence_lines(check: ApprovalCheck, evidence: ApprovalEvidence) -> Iterator[str]:

@@ -35,7 +35,7 @@ from teleport_pd_cli.config import (
     load_config,
     read_config_document,
 )
-from teleport_pd_cli.tools.evidence import reference_json, time_json
+from teleport_pd_cli.tools.evidence import reference_json, rota_text, time_json
 
 if TYPE_CHECKING:
     from pagerduty_client import AsyncPagerDutyClient, OnCallMatch, Reference, Service, User
@@ -127,11 +127,7 @@ class OnCallEntry:
     def describe(self) -> str:
         policy = self.escalation_policy.summary or self.escalation_policy.id
         text = f'{self.service.name}: escalation policy "{policy}", level {self.level}'
-        if self.schedule is not None:
-            text += f', schedule "{self.schedule.summary or self.schedule.id}"'
-        else:
-            text += ", targeted directly"
-        text += f", until {time_json(self.end)}" if self.end else ", with no end"
+        text += rota_text(self.schedule, self.end)
         if not self.approvable:
             text += " (above max_escalation_level: tpd would not auto-approve)"
         return text

@@ -5,6 +5,9 @@ Service (mutual TLS) and the fake PagerDuty (HTTP), both on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ from teleport_pd_cli.cli import cli
 from teleport_pd_cli.policy import APPROVAL_CHECKS, incident_key
 from teleport_pd_cli.policy.plugindata import PLUGIN_NAME, PagerDutyData, ResolutionTag, encode
 from teleport_pd_cli.tools.explain import JSON_VERSION
-from tests.e2e.world import PLUGIN_USER, REQUESTER_OSS
+from tests.e2e.world import API_KEY, PLUGIN_USER, REQUESTER_OSS
 from tests.teleport_pd_cli.explain_world import CASES, World, make_world
 
 
@@ -461,3 +464,29 @@ def test_an_approvable_request_stays_pending_after_explain(world: World) -> None
     after = world.auth.get_request(request.id)
     assert after is not None
     assert after.state is RequestState.PENDING
+
+
+# -- as a real process ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"), [("approved", 0), ("outside-approve-roles", 1), (None, 2)]
+)
+def test_exit_codes_of_the_real_process(world: World, name: str | None, expected: int) -> None:
+    request_id = CASES[name].setup(world).id if name is not None else "no-such-request"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TPD_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "teleport_pd_cli", "explain", request_id, "-c", str(world.config())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == expected, result.stderr
+    assert API_KEY not in result.stdout + result.stderr
+    if expected == 2:
+        assert result.stderr.strip().count("\n") == 0
+        assert result.stdout == ""
+    else:
+        assert result.stdout.rstrip().splitlines()[-1].startswith("Verdict: ")
