@@ -69,6 +69,7 @@ __all__ = [
     "error_json",
     "explain_oncall",
     "explain_request",
+    "review_check",
     "verdict_of",
 ]
 
@@ -148,7 +149,7 @@ def _check_line(check: ApprovalCheck) -> str:
     return f"  {_STATUS[check.passed]:<5} {check.name:<20} {check.detail}"
 
 
-def check_json(check: ApprovalCheck) -> dict[str, Any]:
+def _check_json(check: ApprovalCheck) -> dict[str, Any]:
     return {"name": check.name, "status": _STATUS_JSON[check.passed], "detail": check.detail}
 
 
@@ -353,7 +354,7 @@ class RequestExplanation:
                 "incident_note": self.incident_note or None,
             },
             "approval": {
-                "checks": [check_json(check) for check in self.checks],
+                "checks": [_check_json(check) for check in self.checks],
                 "pagerduty": self.evidence.to_json(),
                 "max_escalation_level": self.max_escalation_level,
                 "review_permission": self.review.to_json(),
@@ -460,7 +461,9 @@ async def _explain(
     decision: Approve | Skip
     if isinstance(step, ConsiderApproval):
         facts = evidence.facts()
-        assert facts is not None  # the precheck passed: an exact email and services named
+        # The precheck passed: an exact email, and the services the daemon will look up.
+        assert facts is not None
+        assert evidence.service_names == step.service_names
         decision = decide_approval(
             request,
             pd_user=facts.user,
@@ -549,7 +552,7 @@ class OnCallExplanation:
             "version": JSON_VERSION,
             "email": self.evidence.email,
             "service_names": list(self.evidence.service_names),
-            "checks": [check_json(check) for check in self.checks],
+            "checks": [_check_json(check) for check in self.checks],
             "pagerduty": self.evidence.to_json(),
             "max_escalation_level": self.max_escalation_level,
             "verdict": self.verdict.to_json(),

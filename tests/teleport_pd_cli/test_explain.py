@@ -166,6 +166,16 @@ def test_a_refused_review_names_the_requested_role(world: World) -> None:
     assert (review["allowed"], review["requested_role"]) == (False, "editor")
 
 
+def test_roles_the_plugin_cannot_read_leave_the_review_to_teleport(world: World) -> None:
+    request = CASES["approved"].setup(world)
+    world.auth.fail_next("GetRole", 20, code="PERMISSION_DENIED", message="access denied")
+    document = explain_json(world, request.id)
+    review = document["approval"]["review_permission"]
+    assert review["allowed"] is None
+    assert review["reason"].startswith("cannot read the plugin's roles: ")
+    assert document["verdict"]["approve"] is True  # as the daemon: Teleport decides alone
+
+
 def test_services_found_and_missing_are_listed(world: World) -> None:
     world.on_call("Test User", REQUESTER_OSS)
     request = world.auth.create_request(
