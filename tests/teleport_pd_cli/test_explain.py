@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 
 from teleport_access import AccessMonitoringRule, Notification, RequestState
 from teleport_pd_cli.cli import cli
-from teleport_pd_cli.policy import APPROVAL_CHECKS, incident_key
+from teleport_pd_cli.policy import APPROVAL_CHECKS, TOO_MANY_RECIPIENTS, incident_key
 from teleport_pd_cli.policy.plugindata import PLUGIN_NAME, PagerDutyData, ResolutionTag, encode
 from teleport_pd_cli.tools.explain import JSON_VERSION
 from tests.e2e.world import API_KEY, PLUGIN_USER, REQUESTER_OSS
@@ -261,6 +261,25 @@ def test_a_rule_s_route_is_shown_with_its_pagerduty_service(world: World) -> Non
     assert (rule["name"], rule["verdict"], rule["problem"]) == ("editors", "matched", None)
     assert 'access_request.spec.roles.contains("editor")' in rule["explanation"]
     assert routing["pagerduty_service"]["name"] == "Service 3"
+
+
+def test_rules_naming_several_services_page_nobody_and_say_so(world: World) -> None:
+    for name, service in (("a", "Service 1"), ("b", "Service 2")):
+        world.auth.create_rule(
+            AccessMonitoringRule(
+                name=name,
+                subjects=("access_request",),
+                condition="true",
+                notification=Notification(name="pagerduty", recipients=(service,)),
+            )
+        )
+    request = CASES["approved"].setup(world)
+    result = world.explain(request.id)
+    assert result.exit_code == 0  # auto-approval is still considered, as in Go
+    assert "no PagerDuty service to page" in result.output
+    routing = explain_json(world, request.id)["routing"]
+    assert routing["source"] == "none"
+    assert routing["not_paged"].startswith(TOO_MANY_RECIPIENTS)
 
 
 def test_rules_the_plugin_may_not_list_leave_the_annotation_to_route(world: World) -> None:
