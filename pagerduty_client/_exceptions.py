@@ -10,18 +10,27 @@
     │   ├── InvalidRequest        400  bad arguments; retrying unchanged will not help
     │   ├── Unauthorized          401  missing, wrong or revoked API key / OAuth token
     │   ├── PaymentRequired       402  the account lacks an ability the call needs
-    │   ├── Forbidden             403  the key may not do this (e.g. a read-only key writing)
+    │   ├── Forbidden             403  the key may not do this (a read-only key writing), or the
+    │   │                              OAuth token lacks the operation's scope (.required_scope)
     │   ├── NotFound              404
     │   ├── RequestTimeout        408  PagerDuty gave up reading the request (retried)
     │   ├── Conflict              409
     │   ├── RateLimited           429  retry budget spent; carries the ratelimit-* headers
-    │   └── ServerError           5xx  after the retry budget ran out
+    │   ├── ServerError           5xx  after the retry budget ran out
+    │   └── OAuthError            the token endpoint refused to issue a token (RFC 6749 5.2):
+    │       │                     .error (PagerDuty's OAuth error code), .description, .hint
+    │       ├── InvalidClient         invalid_client: wrong client ID or secret
+    │       ├── InvalidScope          invalid_scope: scopes the app lacks, or a wrong account
+    │       ├── InvalidGrant          invalid_grant
+    │       ├── UnauthorizedClient    unauthorized_client: the app may not use this grant
+    │       ├── UnsupportedGrantType  unsupported_grant_type
+    │       └── InvalidTokenRequest   invalid_request: a malformed token request
     ├── UnexpectedResponse        a success status whose body is not the JSON PagerDuty documents
     └── PaginationLimitError      a listing goes past PagerDuty's offset+limit cap of 10,000
 
-No message, repr or attribute ever holds the API key: messages are built from the HTTP method, the
-path template, the status and PagerDuty's own error body, and foreign exception texts are scrubbed
-before they are wrapped.
+No message, repr or attribute ever holds the API key, an OAuth client secret or an access token:
+messages are built from the HTTP method, the path template, the status and PagerDuty's own error
+body, and foreign exception texts are scrubbed before they are wrapped.
 """
 
 from __future__ import annotations
@@ -34,8 +43,13 @@ __all__ = [
     "ConfigurationError",
     "Conflict",
     "Forbidden",
+    "InvalidClient",
+    "InvalidGrant",
     "InvalidRequest",
+    "InvalidScope",
+    "InvalidTokenRequest",
     "NotFound",
+    "OAuthError",
     "PagerDutyError",
     "PaginationLimitError",
     "PaymentRequired",
@@ -45,7 +59,9 @@ __all__ = [
     "TransportError",
     "TransportTimeout",
     "Unauthorized",
+    "UnauthorizedClient",
     "UnexpectedResponse",
+    "UnsupportedGrantType",
 ]
 
 
@@ -154,7 +170,16 @@ class PaymentRequired(APIError):
 
 
 class Forbidden(APIError):
-    """403: the credentials are valid but may not do this (e.g. a read-only key on a write)."""
+    """403: the credentials are valid but may not do this (e.g. a read-only key on a write).
+
+    `required_scope` is the Scoped OAuth scope PagerDuty's OpenAPI document names for the
+    refused operation (None when it names none); with an OAuth token, the message names it too,
+    as the usual reason is a token without it.
+    """
+
+    def __init__(self, message: str, *, required_scope: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.required_scope = required_scope
 
 
 class NotFound(APIError):
@@ -193,6 +218,54 @@ class RateLimited(APIError):
 
 class ServerError(APIError):
     """5xx: PagerDuty failed. Retried; raised when retries run out."""
+
+
+class OAuthError(APIError):
+    """PagerDuty's token endpoint refused to issue an access token (RFC 6749 section 5.2).
+
+    `error` is the OAuth error code PagerDuty gave (`"invalid_client"`, ...; None when the answer
+    had none), `description` its `error_description`, and `hint` what to check. The subclass
+    says which code it was; an unknown code or an answer without one raises `OAuthError` itself.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str | None = None,
+        description: str | None = None,
+        hint: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.error = error
+        self.description = description
+        self.hint = hint
+
+
+class InvalidClient(OAuthError):
+    """invalid_client: PagerDuty does not know this client ID, or the secret is wrong."""
+
+
+class InvalidScope(OAuthError):
+    """invalid_scope: a requested scope is unknown or not granted to the app, or the account
+    scope (`as_account-<region>.<subdomain>`) names an account the app is not installed in."""
+
+
+class InvalidGrant(OAuthError):
+    """invalid_grant: the grant (the client credentials) was refused."""
+
+
+class UnauthorizedClient(OAuthError):
+    """unauthorized_client: the app may not use the client credentials grant."""
+
+
+class UnsupportedGrantType(OAuthError):
+    """unsupported_grant_type: the endpoint does not take `grant_type=client_credentials`."""
+
+
+class InvalidTokenRequest(OAuthError):
+    """invalid_request: the token request lacks a parameter or is malformed."""
 
 
 class UnexpectedResponse(PagerDutyError):

@@ -1,10 +1,11 @@
 """Every client operation, written once, without I/O, for both the async and the sync client.
 
-An operation is a *plan*: a generator that yields effects (`Send` a request, `Sleep` a while)
-and receives their results (`ApiResponse` for `Send`; a `TransportError` is thrown into the
-generator instead). `AsyncPagerDutyClient` runs plans with `await`, `PagerDutyClient` with plain
-calls; retries, pagination, exact lookups, the on-call check and the duplicate-free incident
-creation therefore behave identically in both, and are tested once.
+An operation is a *plan*: a generator that yields effects (`Send` a request, `Sleep` a while,
+`Reauthorize`: renew a refused OAuth token) and receives their results (`ApiResponse` for `Send`;
+a `TransportError` is thrown into the generator instead). `AsyncPagerDutyClient` runs plans
+with `await`, `PagerDutyClient` with plain calls; retries, pagination, exact lookups, the on-call
+check and the duplicate-free incident creation therefore behave identically in both, and are
+tested once.
 
 The retry loop (`execute`) asks the pure `decide()` of `pagerduty_client._retry` what to do after
 each failure. Requests that are not idempotent (creating an incident or a note) are only repeated
@@ -57,7 +58,7 @@ from pagerduty_client._wire import (
     parse_user,
 )
 
-__all__ = ["Context", "Plan", "Send", "Sleep"]
+__all__ = ["Context", "Plan", "Reauthorize", "Send", "Sleep"]
 
 log = logging.getLogger("pagerduty_client")
 
@@ -79,18 +80,30 @@ class Sleep:
     seconds: float
 
 
-Effect: TypeAlias = Send | Sleep
+@attrs.frozen
+class Reauthorize:
+    """Effect: PagerDuty refused the OAuth token the last `Send` carried (401); get another
+    from the token provider (unless another caller already did) before the request is resent."""
+
+
+Effect: TypeAlias = Send | Sleep | Reauthorize
 Plan: TypeAlias = Generator[Effect, Any, T]
 
 
 @attrs.frozen(kw_only=True)
 class Context:
-    """What plans need from their client: the retry policy, time, randomness, configuration."""
+    """What plans need from their client: the retry policy, time, randomness, configuration.
+
+    `oauth`: the credentials are an OAuth token (a 403 then names the scope the operation
+    needs). `renewable`: a token provider can replace a refused token (`Reauthorize`).
+    """
 
     policy: RetryPolicy
     clock: Callable[[], float]
     random: Callable[[], float]
     has_from: bool
+    oauth: bool = False
+    renewable: bool = False
 
 
 def send(request: rq.ApiRequest) -> Plan[rq.ApiResponse]:
@@ -117,6 +130,7 @@ def execute(
         )
     started = ctx.clock()
     attempt = 0
+    reauthorized = False
     while True:
         attempt += 1
         failure: PagerDutyError
@@ -133,7 +147,14 @@ def execute(
                 failure = rq.unexpected(request, response, "redirects are not expected")
                 failure.attempts = attempt
                 raise failure
-            failure = rq.api_error(request, response)
+            if response.status == 401 and ctx.renewable and not reauthorized:
+                # The token may have been revoked or expired early: renew it, once, and resend.
+                # That is not a retry of a failure, so it does not count as an attempt.
+                reauthorized = True
+                attempt -= 1
+                yield Reauthorize()
+                continue
+            failure = rq.api_error(request, response, oauth=ctx.oauth)
             status, headers = response.status, response.headers
         ambiguous = failure.maybe_processed
         decision = decide(

@@ -34,6 +34,7 @@ from pagerduty_client._exceptions import (
     UnexpectedResponse,
 )
 from pagerduty_client._retry import rate_limit_wait
+from pagerduty_client._scopes import required_scope
 from pagerduty_client._wire import WireFormatError, format_time
 
 __all__ = [
@@ -65,7 +66,9 @@ class ApiRequest:
 
     `path` is concrete (IDs percent-encoded), `template` the documented path with placeholders
     (`/incidents/{id}`), used for logs. `needs_from`: the OpenAPI document requires the `From`
-    header. `idempotent`: repeating the request after a lost answer cannot do harm.
+    header. `idempotent`: repeating the request after a lost answer cannot do harm. `form`: a
+    form-encoded body instead of JSON (the OAuth token request; it holds the client secret, so
+    it is left out of the repr).
     """
 
     method: str
@@ -73,6 +76,7 @@ class ApiRequest:
     template: str
     params: tuple[tuple[str, str], ...] = ()
     body: Mapping[str, Any] | None = None
+    form: tuple[tuple[str, str], ...] | None = attrs.field(default=None, repr=False)
     needs_from: bool = False
     idempotent: bool = True
 
@@ -296,8 +300,12 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
-def api_error(request: ApiRequest, response: ApiResponse) -> APIError:
-    """The typed exception for an error answer, with PagerDuty's code, message and details."""
+def api_error(request: ApiRequest, response: ApiResponse, *, oauth: bool = False) -> APIError:
+    """The typed exception for an error answer, with PagerDuty's code, message and details.
+
+    A 403 carries the scope the operation needs (`Forbidden.required_scope`); when the request
+    was made with an OAuth token (`oauth`), the message names that scope as well.
+    """
     error = response.body.get("error") if isinstance(response.body, Mapping) else None
     code = message = None
     details: list[str] = []
@@ -317,6 +325,12 @@ def api_error(request: ApiRequest, response: ApiResponse) -> APIError:
         text += f" ({'; '.join(details)})"
     if response.request_id:
         text += f" [x-request-id {response.request_id}]"
+    scope = required_scope(request.method, request.template) if response.status == 403 else None
+    if scope is not None and oauth:
+        text += (
+            f"; the OAuth token needs the scope {scope} for this operation: tick it in the "
+            "PagerDuty app's scopes and request it"
+        )
     cls = _error_class(response.status)
     common: dict[str, Any] = {
         "status": response.status,
@@ -337,6 +351,8 @@ def api_error(request: ApiRequest, response: ApiResponse) -> APIError:
             reset=wait[0] if wait else None,
             **common,
         )
+    if cls is Forbidden:
+        return Forbidden(text, required_scope=scope, **common)
     return cls(text, **common)
 
 

@@ -1,15 +1,18 @@
-"""`PagerDutyClient`: the synchronous twin of `AsyncPagerDutyClient`, on `httpx.Client`.
+"""`PagerDutyClient` and `OAuthTokenProvider`: the synchronous twins of `AsyncPagerDutyClient`
+and `AsyncOAuthTokenProvider`, on `httpx.Client`.
 
 Generated from `pagerduty_client/_client.py` by `scripts/gen_sync.py`: do not edit. Change
 `_client.py` and run `python scripts/gen_sync.py` (a test fails while this file is stale).
 
-Same methods, same arguments, same behaviour: both run the plans of `pagerduty_client._plans`;
-this module only sends, sleeps and paces, without an event loop. For scripts and threads (one
-client may be shared between threads).
+Same methods, same arguments, same behaviour: both run the plans of `pagerduty_client._plans`
+and `pagerduty_client._oauth`; this module only sends, sleeps, paces and takes its turn with a
+lock, without an event loop. For scripts and threads (one client or provider may be shared
+between threads).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -19,7 +22,7 @@ from typing import Any, Literal, TypeVar
 import httpx
 
 from pagerduty_client import _plans
-from pagerduty_client._exceptions import TransportError
+from pagerduty_client._exceptions import ConfigurationError, PagerDutyError, TransportError
 from pagerduty_client._models import (
     EscalationPolicy,
     Incident,
@@ -29,20 +32,270 @@ from pagerduty_client._models import (
     Service,
     User,
 )
+from pagerduty_client._oauth import (
+    DEFAULT_RENEW_AFTER,
+    DEFAULT_TOKEN_URL,
+    AccessToken,
+    TokenCache,
+    fetch_token,
+)
 from pagerduty_client._requests import ApiRequest, ApiResponse, IncidentStatus, OffsetPager, Params
 from pagerduty_client._retry import RetryPolicy
+from pagerduty_client._scopes import CLIENT_SCOPES, Region
 from pagerduty_client._transport import (
     DEFAULT_BASE_URL,
     CallObserver,
     ClientCore,
+    HttpCore,
+    SyncLock,
     SyncSleep,
+    TokenCore,
     TokenType,
+    Verify,
     now,
 )
 
-__all__ = ["PagerDutyClient"]
+__all__ = ["OAuthTokenProvider", "PagerDutyClient"]
+
+log = logging.getLogger("pagerduty_client")
 
 T = TypeVar("T")
+
+
+class _SyncDriver:
+    """Carries out a plan's effects on one httpx client: sends (paced, with the provider's token
+    when there is one) and sleeps. The client and the token provider each have one."""
+
+    def __init__(
+        self,
+        core: HttpCore,
+        http: httpx.Client,
+        sleep: SyncSleep,
+        auth: OAuthTokenProvider | None = None,
+    ) -> None:
+        self.core = core
+        self.http = http
+        self.sleep = sleep
+        self.auth = auth
+
+    def exchange(self, request: ApiRequest, token: AccessToken | None) -> ApiResponse:
+        core = self.core
+        wait = core.pacing_delay()
+        while wait > 0:
+            self.sleep(wait)
+            # Another call drew a 429 while this one waited for its slot: its hold counts here.
+            wait = core.hold_delay()
+        http_request = core.build(self.http, request, token)
+        started = now()
+        try:
+            response = self.http.send(http_request)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            elapsed = now() - started
+            raise core.translate(request, exc, elapsed, token) from core.cause(exc, token)
+        return core.finish(request, response, now() - started)
+
+    def run(self, plan: _plans.Plan[T]) -> T:
+        outcome: Any = None
+        failure: TransportError | None = None
+        sent: ApiRequest | None = None
+        token: AccessToken | None = None
+        try:
+            while True:
+                try:
+                    effect = plan.send(outcome) if failure is None else plan.throw(failure)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+                outcome = failure = None
+                if isinstance(effect, _plans.Sleep):
+                    self.core.retrying(sent, effect.seconds)
+                    self.sleep(effect.seconds)
+                elif isinstance(effect, _plans.Reauthorize):
+                    if self.auth is not None:
+                        token = self.auth.renew(token)
+                else:
+                    sent = effect.request
+                    if self.auth is not None:
+                        # The provider retries the token endpoint itself; what it finally
+                        # raises ends this call rather than being retried again here.
+                        token = self.auth.token()
+                    try:
+                        outcome = self.exchange(effect.request, token)
+                    except TransportError as exc:
+                        failure = exc
+        finally:
+            plan.close()  # on cancellation, lets the plan's own finally-blocks run
+
+
+class OAuthTokenProvider:
+    """Scoped OAuth access tokens for one PagerDuty app and account.
+
+    Synchronous. Safe to share between threads and clients.
+
+    ::
+
+        auth = OAuthTokenProvider(
+            client_id, client_secret, subdomain="acme", region="us",
+            scopes=required_scopes(["check_on_call", "create_incident", "add_note"]),
+        )
+        with PagerDutyClient(auth=auth, user_email="bot@example.com") as pd:
+            ...
+
+    - `client_id`, `client_secret`: the app's credentials (PagerDuty: Integrations > App
+      Registration, Scoped OAuth). The secret is never shown in a repr, a log line or an
+      exception.
+    - `subdomain`, `region` ("us" or "eu"): the account, requested as the scope
+      `as_account-<region>.<subdomain>`, which PagerDuty requires.
+    - `scopes`: the API scopes to request (default: every scope a client method needs; see
+      `required_scopes`). PagerDuty grants only those ticked in the app; `token()` says which.
+    - `token_url`: PagerDuty's token endpoint (plain http only on loopback, for tests).
+    - `renew_after` (0.8): the fraction of a token's lifetime after which a new one is fetched.
+    - `timeout`, `retry`: per attempt, and the retry policy for the token endpoint (429, 5xx and
+      lost answers are retried like any call). `verify`: TLS verification, as for the client.
+    - `transport`, `clock`, `sleep`, `random`, `observer`: as for `PagerDutyClient`.
+
+    A token is fetched on first use, kept, and renewed once `renew_after` of its lifetime has
+    passed, or at once when PagerDuty refuses it (401; the client asks for that itself). Callers
+    that need a token while one is being fetched wait for that fetch and share its result.
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        subdomain: str,
+        region: Region = "us",
+        scopes: Iterable[str] = CLIENT_SCOPES,
+        token_url: str = DEFAULT_TOKEN_URL,
+        renew_after: float = DEFAULT_RENEW_AFTER,
+        timeout: float = 10.0,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
+        verify: Verify = True,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: SyncSleep | None = None,
+        random: Callable[[], float] | None = None,
+        observer: CallObserver | None = None,
+    ) -> None:
+        self._core = TokenCore(
+            client_id,
+            client_secret,
+            subdomain=subdomain,
+            region=region,
+            scopes=scopes,
+            token_url=token_url,
+            renew_after=renew_after,
+            timeout=timeout,
+            retry=retry,
+            clock=clock,
+            random=random,
+            observer=observer,
+            verify=verify,
+        )
+        self._transport = transport
+        self._sleep = sleep or time.sleep
+        self._cache = TokenCache()
+        self._lock = SyncLock()
+        self._driver: _SyncDriver | None = None
+
+    def __repr__(self) -> str:
+        return self._core.describe(type(self).__name__)
+
+    @property
+    def client_id(self) -> str:
+        return self._core.credentials.client_id
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The scopes requested, the account scope first."""
+        credentials = self._core.credentials
+        return (credentials.account_scope, *credentials.scopes)
+
+    @property
+    def current(self) -> AccessToken | None:
+        """The token held now (it may be due for renewal or expired); None before the first."""
+        return self._cache.token
+
+    def token(self) -> AccessToken:
+        """A token that is not yet due for renewal: the one held, or a new one."""
+        seen = self._cache.fetches
+        fresh = self._cache.fresh(self._core.clock())
+        if fresh is not None:
+            return fresh
+        return self._fetch(seen, None)
+
+    def renew(self, rejected: AccessToken | None = None) -> AccessToken:
+        """A new token, because PagerDuty refused `rejected` (401). If another caller has
+        already replaced it, that replacement is returned without asking again."""
+        seen = self._cache.fetches
+        fresh = self._cache.fresh(self._core.clock())
+        if fresh is not None and rejected is not None and fresh != rejected:
+            return fresh
+        return self._fetch(seen, rejected)
+
+    def _fetch(self, seen: int, rejected: AccessToken | None) -> AccessToken:
+        with self._lock:
+            # A fetch that ended while this caller waited for the lock serves it too.
+            outcome = self._cache.outcome_since(seen)
+            if isinstance(outcome, PagerDutyError):
+                return self._cache.fallback(outcome, rejected, self._core.clock())
+            if outcome is not None and outcome != rejected:
+                return outcome
+            core = self._core
+            if self._driver is None:
+                http = httpx.Client(transport=self._transport, **core.http_options())
+                self._driver = _SyncDriver(core, http, self._sleep)
+            try:
+                token = self._driver.run(fetch_token(core.context, core.credentials))
+            except PagerDutyError as exc:
+                self._cache.fail(exc)
+                fallback = self._cache.fallback(exc, rejected, core.clock())
+                log.warning(
+                    "PagerDuty OAuth token renewal failed (%s); the current token is valid "
+                    "for %.0f s more",
+                    exc,
+                    fallback.expires_at - core.clock(),
+                )
+                return fallback
+            self._cache.store(token)
+            self._report(token)
+            return token
+
+    def _report(self, token: AccessToken) -> None:
+        credentials = self._core.credentials
+        log.info(
+            "PagerDuty OAuth token obtained for client %s: scopes %s, expires in %.0f s",
+            credentials.client_id,
+            " ".join(sorted(token.scopes)),
+            token.expires_in,
+            extra={"pd_oauth_client_id": credentials.client_id},
+        )
+        missing = token.missing(self.scopes)
+        if missing:
+            log.warning(
+                "PagerDuty granted the OAuth token without the scopes %s: tick them in the "
+                "PagerDuty app (calls that need them get 403)",
+                " ".join(sorted(missing)),
+                extra={"pd_oauth_client_id": credentials.client_id},
+            )
+
+    def __enter__(self) -> OAuthTokenProvider:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections to the token endpoint. A later `token()` opens new ones, so a
+        client that closes its provider does not break another client sharing it."""
+        driver, self._driver = self._driver, None
+        if driver is not None:
+            driver.http.close()
 
 
 class PagerDutyClient:
@@ -56,12 +309,18 @@ class PagerDutyClient:
     - `api_key`: a REST API key (`Authorization: Token token=...`), or with
       `token_type="bearer"` an OAuth access token (`Authorization: Bearer ...`). Never shown in a
       repr, a log line or an exception.
+    - `auth`: instead of `api_key`, an `OAuthTokenProvider`: every request carries its
+      current token, and a 401 makes it renew the token once before the request is resent. A
+      403 then names the scope the operation needs. Closing the client closes the provider's
+      connections (it reopens them when used again).
     - `base_url`: `https://api.pagerduty.com` (default), `https://api.eu.pagerduty.com` for EU
       accounts, or a test server (plain http only on loopback).
     - `user_email`: the PagerDuty user sent as `From` on the writes that require it (creating
       incidents and notes, resolving). Without it those calls raise `ConfigurationError` before
       sending anything.
-    - `timeout`: seconds per HTTP attempt. `retry`: see `RetryPolicy`.
+    - `timeout`: seconds per HTTP attempt. `retry`: see `RetryPolicy`. `verify`: TLS
+      verification (httpx's): True, a CA bundle path (e.g. `FakePagerDuty.ca_file`) or an
+      `ssl.SSLContext`.
     - `requests_per_minute`: pace requests client-side (PagerDuty allows 960/min per key); None
       sends at once. Any 429 that says when its window resets holds every request until then.
     - `transport`: an httpx transport, e.g. `FakePagerDuty.sync_transport()` in tests.
@@ -73,22 +332,29 @@ class PagerDutyClient:
 
     def __init__(
         self,
-        api_key: str,
+        api_key: str | None = None,
         *,
+        auth: OAuthTokenProvider | None = None,
         base_url: str = DEFAULT_BASE_URL,
         user_email: str | None = None,
         token_type: TokenType = "token",
         timeout: float = 10.0,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
         requests_per_minute: float | None = None,
+        verify: Verify = True,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] | None = None,
         sleep: SyncSleep | None = None,
         random: Callable[[], float] | None = None,
         observer: CallObserver | None = None,
     ) -> None:
+        if auth is not None and not isinstance(auth, OAuthTokenProvider):
+            raise ConfigurationError(
+                f"auth must be an OAuthTokenProvider, got {type(auth).__name__}"
+            )
         self._core = ClientCore(
             api_key,
+            has_provider=auth is not None,
             base_url=base_url,
             user_email=user_email,
             token_type=token_type,
@@ -98,10 +364,13 @@ class PagerDutyClient:
             clock=clock,
             random=random,
             observer=observer,
+            verify=verify,
         )
-        self._sleep = sleep or time.sleep
+        self._auth = auth
         self._ctx = self._core.context
         self._http = httpx.Client(transport=transport, **self._core.http_options())
+        self._driver = _SyncDriver(self._core, self._http, sleep or time.sleep, auth)
+        self._run = self._driver.run
 
     def __repr__(self) -> str:
         return self._core.describe(type(self).__name__)
@@ -113,6 +382,11 @@ class PagerDutyClient:
     @property
     def user_email(self) -> str | None:
         return self._core.user_email
+
+    @property
+    def auth(self) -> OAuthTokenProvider | None:
+        """The token provider, when the client was made with one."""
+        return self._auth
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -128,47 +402,11 @@ class PagerDutyClient:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool. The client cannot be used afterwards."""
+        """Close the connection pool (and the token provider's). The client cannot be used
+        afterwards."""
         self._http.close()
-
-    # --- the driver ------------------------------------------------------------------------------
-
-    def _exchange(self, request: ApiRequest) -> ApiResponse:
-        wait = self._core.pacing_delay()
-        while wait > 0:
-            self._sleep(wait)
-            # Another call drew a 429 while this one waited for its slot: its hold counts here.
-            wait = self._core.hold_delay()
-        http_request = self._core.build(self._http, request)
-        started = now()
-        try:
-            response = self._http.send(http_request)
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise self._core.translate(request, exc, now() - started) from self._core.cause(exc)
-        return self._core.finish(request, response, now() - started)
-
-    def _run(self, plan: _plans.Plan[T]) -> T:
-        outcome: Any = None
-        failure: TransportError | None = None
-        sent: ApiRequest | None = None
-        try:
-            while True:
-                try:
-                    effect = plan.send(outcome) if failure is None else plan.throw(failure)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-                outcome = failure = None
-                if isinstance(effect, _plans.Sleep):
-                    self._core.retrying(sent, effect.seconds)
-                    self._sleep(effect.seconds)
-                else:
-                    sent = effect.request
-                    try:
-                        outcome = self._exchange(effect.request)
-                    except TransportError as exc:
-                        failure = exc
-        finally:
-            plan.close()  # on cancellation, lets the plan's own finally-blocks run
+        if self._auth is not None:
+            self._auth.close()
 
     # --- API -------------------------------------------------------------------------------------
 

@@ -1,25 +1,34 @@
-"""What both clients share around httpx: configuration, headers, request/answer conversion,
-translation of httpx exceptions (the only place that happens), pacing and per-call logging.
+"""What the clients and the token providers share around httpx: configuration, headers,
+request/answer conversion, translation of httpx exceptions (the only place that happens), pacing
+and per-call logging.
 
-`ClientCore` holds everything except the `await`s, so `AsyncPagerDutyClient` and
-`PagerDutyClient` are thin drivers that differ only in how they send and sleep (`_sync.py` is
-generated from `_client.py` by `scripts/gen_sync.py`).
+`HttpCore` holds everything except the `await`s; `ClientCore` adds the REST API client's
+credentials and `From`, `TokenCore` the token endpoint's. `AsyncPagerDutyClient`,
+`AsyncOAuthTokenProvider` and their synchronous twins are therefore thin drivers that differ
+only in how they send and sleep (`_sync.py` is generated from `_client.py` by
+`scripts/gen_sync.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
+import os
 import random as _random
+import ssl
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal, TypeAlias
+from urllib.parse import urlencode
 
 import attrs
 import httpx
 
 from pagerduty_client._exceptions import ConfigurationError, TransportError, TransportTimeout
+from pagerduty_client._oauth import AccessToken, ClientCredentials
 from pagerduty_client._pacing import Pacer
 from pagerduty_client._plans import Context
 from pagerduty_client._requests import ApiRequest, ApiResponse
@@ -31,12 +40,17 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "EU_BASE_URL",
     "USER_AGENT",
+    "AsyncLock",
     "AsyncSleep",
     "CallAttempt",
     "CallObserver",
     "CallRetry",
     "ClientCore",
+    "HttpCore",
+    "SyncLock",
     "SyncSleep",
+    "TokenCore",
+    "Verify",
 ]
 
 log = logging.getLogger("pagerduty_client")
@@ -79,6 +93,13 @@ class CallRetry:
 #: rule maps one onto the other when `scripts/gen_sync.py` writes the synchronous client.
 AsyncSleep: TypeAlias = Callable[[float], Awaitable[None]]
 SyncSleep: TypeAlias = Callable[[float], None]
+#: The token provider's lock (one fetch at a time), named for unasync likewise.
+AsyncLock = asyncio.Lock
+SyncLock = threading.Lock
+
+#: How to check the server's TLS certificate: True (the system's CAs), a CA bundle's path (e.g.
+#: `FakePagerDuty.ca_file`), an `ssl.SSLContext`, or False (never in production).
+Verify: TypeAlias = ssl.SSLContext | str | os.PathLike[str] | bool
 
 #: A client's per-call hook. It runs synchronously on every attempt, so it must be quick; an
 #: exception it raises is logged and otherwise ignored.
@@ -124,21 +145,21 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_base_url(base_url: str) -> httpx.URL:
+def _check_url(value: str, name: str = "base_url") -> httpx.URL:
     try:
-        url = httpx.URL(base_url)
+        url = httpx.URL(value)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise ConfigurationError(f"base_url {base_url!r} is not a URL: {exc}") from None
+        raise ConfigurationError(f"{name} {value!r} is not a URL: {exc}") from None
     if url.scheme not in ("https", "http") or not url.host:
-        raise ConfigurationError(f"base_url {base_url!r} must be an https:// URL")
+        raise ConfigurationError(f"{name} {value!r} must be an https:// URL")
     if url.scheme == "http" and not _is_loopback(url.host):
-        # The API key travels in a header: plain HTTP is only acceptable to a local test server.
+        # Credentials travel in it: plain HTTP is only acceptable to a local test server.
         raise ConfigurationError(
-            f"base_url {base_url!r} uses plain http; PagerDuty needs https "
+            f"{name} {value!r} uses plain http; PagerDuty needs https "
             "(http is accepted only for 127.0.0.1/localhost test servers)"
         )
     if url.query or url.fragment:
-        raise ConfigurationError(f"base_url {base_url!r} must not have a query or fragment")
+        raise ConfigurationError(f"{name} {value!r} must not have a query or fragment")
     return url
 
 
@@ -151,64 +172,74 @@ def _check_email(user_email: str | None) -> str | None:
     return email
 
 
-class ClientCore:
-    """Configuration and per-request bookkeeping shared by the async and the sync client."""
+def _check_common(timeout: float, retry: RetryPolicy) -> None:
+    if not isinstance(timeout, int | float) or not timeout > 0:
+        raise ConfigurationError(f"timeout must be a positive number of seconds: {timeout!r}")
+    if not isinstance(retry, RetryPolicy):
+        raise ConfigurationError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+
+
+class HttpCore:
+    """Configuration and per-request bookkeeping of one httpx client (API or token endpoint).
+
+    `authorization` is a fixed `Authorization` header (an API key's); `secrets` are the values
+    scrubbed from foreign exception texts (the API key, the client secret). The token a request
+    carried is passed along with that request.
+    """
 
     def __init__(
         self,
-        api_key: str,
         *,
-        base_url: str,
-        user_email: str | None,
-        token_type: TokenType,
+        base_url: httpx.URL,
+        headers: dict[str, str],
         timeout: float,
         retry: RetryPolicy,
         requests_per_minute: float | None,
-        clock: Callable[[], float] | None = None,
-        random: Callable[[], float] | None = None,
-        observer: CallObserver | None = None,
+        clock: Callable[[], float] | None,
+        observer: CallObserver | None,
+        verify: Verify,
+        authorization: str | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
-        key = _check_api_key(api_key)
-        if token_type not in ("token", "bearer"):
-            raise ConfigurationError(f'token_type must be "token" or "bearer", got {token_type!r}')
-        if not isinstance(timeout, int | float) or not timeout > 0:
-            raise ConfigurationError(f"timeout must be a positive number of seconds: {timeout!r}")
-        if not isinstance(retry, RetryPolicy):
-            raise ConfigurationError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        _check_common(timeout, retry)
         try:
             self.pacer = Pacer(requests_per_minute)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
-        self.base_url = _check_base_url(base_url)
-        self.user_email = _check_email(user_email)
-        self.token_type: TokenType = token_type
+        if isinstance(verify, str | os.PathLike):
+            # httpx takes a context; it deprecates paths.
+            try:
+                verify = ssl.create_default_context(cafile=os.fspath(verify))
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigurationError(
+                    f"verify: cannot load the CA bundle {verify}: {exc}"
+                ) from None
+        if not isinstance(verify, ssl.SSLContext | bool):
+            raise ConfigurationError(
+                f"verify must be True, False, a CA bundle path or an SSLContext, got "
+                f"{type(verify).__name__}"
+            )
+        self.base_url = base_url
         self.timeout = float(timeout)
         self.retry = retry
         self.clock = clock or time.monotonic
         self.observer = observer
-        header = f"Token token={key}" if token_type == "token" else f"Bearer {key}"
-        self._authorization = _Secret(header)
-        self._key = _Secret(key)
-        self.context = Context(
-            policy=retry,
-            clock=self.clock,
-            random=random or _random.random,
-            has_from=self.user_email is not None,
-        )
+        self._headers = headers
+        self._authorization = _Secret(authorization) if authorization is not None else None
+        self._verify = verify
+        self._secrets = tuple(_Secret(value) for value in secrets if value)
 
     def http_options(self) -> dict[str, Any]:
-        """Keyword arguments for the httpx client. The spec lists Accept and Content-Type as
-        required headers of every operation, GETs included, so every request carries both."""
+        """Keyword arguments for the httpx client."""
+        headers = dict(self._headers)
+        if self._authorization is not None:
+            headers["Authorization"] = self._authorization.reveal()
         return {
             "base_url": self.base_url,
-            "headers": {
-                "Accept": ACCEPT,
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-                "Authorization": self._authorization.reveal(),
-            },
+            "headers": headers,
             "timeout": self.timeout,
             "follow_redirects": False,
+            "verify": self._verify,
         }
 
     def pacing_delay(self) -> float:
@@ -217,13 +248,32 @@ class ClientCore:
     def hold_delay(self) -> float:
         return self.pacer.held(self.clock())
 
-    def build(self, http: httpx.Client | httpx.AsyncClient, request: ApiRequest) -> httpx.Request:
-        headers = {"From": self.user_email} if request.needs_from and self.user_email else None
+    def headers_for(self, request: ApiRequest) -> dict[str, str]:
+        """Headers this request adds to the client's defaults."""
+        if request.form is not None:
+            return {"Content-Type": "application/x-www-form-urlencoded"}
+        return {}
+
+    def build(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        request: ApiRequest,
+        token: AccessToken | None = None,
+    ) -> httpx.Request:
+        headers = self.headers_for(request)
+        if token is not None:
+            headers["Authorization"] = token.authorization
         content = None
-        if request.body is not None:
+        if request.form is not None:
+            content = urlencode(request.form).encode()
+        elif request.body is not None:
             content = json.dumps(request.body, separators=(",", ":"), ensure_ascii=False).encode()
         return http.build_request(
-            request.method, request.path, params=request.params, headers=headers, content=content
+            request.method,
+            request.path,
+            params=request.params,
+            headers=headers or None,
+            content=content,
         )
 
     def finish(self, request: ApiRequest, response: httpx.Response, elapsed: float) -> ApiResponse:
@@ -235,7 +285,7 @@ class ClientCore:
             try:
                 body = json.loads(response.content)
             except ValueError:
-                text = response.content[:500].decode("utf-8", errors="replace")
+                text = self.scrub(response.content[:500].decode("utf-8", errors="replace"))
         answer = ApiResponse(
             status=response.status_code,
             headers=headers,
@@ -272,9 +322,15 @@ class ClientCore:
             )
         return answer
 
-    def translate(self, request: ApiRequest, exc: Exception, elapsed: float) -> TransportError:
-        """The one place httpx exceptions become ours. The key is scrubbed from their text."""
-        detail = self.scrub(str(exc)) or "(no detail)"
+    def translate(
+        self,
+        request: ApiRequest,
+        exc: Exception,
+        elapsed: float,
+        token: AccessToken | None = None,
+    ) -> TransportError:
+        """The one place httpx exceptions become ours. Secrets are scrubbed from their text."""
+        detail = self.scrub(str(exc), token) or "(no detail)"
         cls = TransportTimeout if isinstance(exc, httpx.TimeoutException) else TransportError
         error = cls(
             f"{request.method} {request.template}: no answer from PagerDuty "
@@ -316,19 +372,144 @@ class ClientCore:
         except Exception:
             log.exception("PagerDuty client observer failed on %r", event)
 
-    def cause(self, exc: Exception) -> Exception | None:
-        """The exception to chain (`raise ours from cause`): None if its text holds the key."""
-        text = f"{exc!s} {exc!r} {exc.args!r}"
-        return None if self._key.reveal() in text else exc
+    def _secret_values(self, token: AccessToken | None) -> list[str]:
+        values = [secret.reveal() for secret in self._secrets]
+        if token is not None:
+            values.append(token.value)
+        return values
 
-    def scrub(self, text: str) -> str:
-        return text.replace(self._key.reveal(), "<redacted>")
+    def cause(self, exc: Exception, token: AccessToken | None = None) -> Exception | None:
+        """The exception to chain (`raise ours from cause`): None if its text holds a secret."""
+        text = f"{exc!s} {exc!r} {exc.args!r}"
+        return None if any(value in text for value in self._secret_values(token)) else exc
+
+    def scrub(self, text: str, token: AccessToken | None = None) -> str:
+        for value in self._secret_values(token):
+            text = text.replace(value, "<redacted>")
+        return text
+
+
+class ClientCore(HttpCore):
+    """The REST API client's configuration: its credentials, `From`, and what plans need."""
+
+    def __init__(
+        self,
+        api_key: str | None,
+        *,
+        has_provider: bool,
+        base_url: str,
+        user_email: str | None,
+        token_type: TokenType,
+        timeout: float,
+        retry: RetryPolicy,
+        requests_per_minute: float | None,
+        clock: Callable[[], float] | None = None,
+        random: Callable[[], float] | None = None,
+        observer: CallObserver | None = None,
+        verify: Verify = True,
+    ) -> None:
+        if has_provider and api_key is not None:
+            raise ConfigurationError(
+                "give either api_key or auth (an OAuth token provider), not both"
+            )
+        if not has_provider and api_key is None:
+            raise ConfigurationError("give api_key, or auth=<an OAuth token provider>")
+        if token_type not in ("token", "bearer"):
+            raise ConfigurationError(f'token_type must be "token" or "bearer", got {token_type!r}')
+        headers = {"Accept": ACCEPT, "Content-Type": "application/json", "User-Agent": USER_AGENT}
+        key = authorization = None
+        if api_key is not None:
+            key = _check_api_key(api_key)
+            authorization = f"Token token={key}" if token_type == "token" else f"Bearer {key}"
+        # The spec lists Accept and Content-Type as required headers of every operation, GETs
+        # included, so every request carries both.
+        super().__init__(
+            base_url=_check_url(base_url),
+            headers=headers,
+            timeout=timeout,
+            retry=retry,
+            requests_per_minute=requests_per_minute,
+            clock=clock,
+            observer=observer,
+            verify=verify,
+            authorization=authorization,
+            secrets=[key] if key is not None else [],
+        )
+        self.user_email = _check_email(user_email)
+        self.token_type: TokenType = "bearer" if has_provider else token_type
+        self.context = Context(
+            policy=retry,
+            clock=self.clock,
+            random=random or _random.random,
+            has_from=self.user_email is not None,
+            oauth=self.token_type == "bearer",
+            renewable=has_provider,
+        )
+
+    def headers_for(self, request: ApiRequest) -> dict[str, str]:
+        if request.needs_from and self.user_email:
+            return {"From": self.user_email}
+        return {}
 
     def describe(self, cls_name: str) -> str:
         return (
             f"{cls_name}(base_url={str(self.base_url)!r}, user_email={self.user_email!r}, "
             f"token_type={self.token_type!r}, timeout={self.timeout!r}, "
             f"requests_per_minute={self.pacer.rate!r})"
+        )
+
+
+class TokenCore(HttpCore):
+    """A token provider's configuration: the token endpoint, the credentials and the scopes."""
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        subdomain: str,
+        region: str,
+        scopes: Iterable[str],
+        token_url: str,
+        renew_after: float,
+        timeout: float,
+        retry: RetryPolicy,
+        clock: Callable[[], float] | None = None,
+        random: Callable[[], float] | None = None,
+        observer: CallObserver | None = None,
+        verify: Verify = True,
+    ) -> None:
+        url = _check_url(token_url, "token_url")
+        self.credentials = ClientCredentials.create(
+            client_id,
+            client_secret,
+            subdomain=subdomain,
+            region=region,
+            scopes=scopes,
+            token_path=url.raw_path.decode("ascii") or "/",
+            renew_after=renew_after,
+        )
+        super().__init__(
+            base_url=url.copy_with(raw_path=b"/"),
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            timeout=timeout,
+            retry=retry,
+            requests_per_minute=None,
+            clock=clock,
+            observer=observer,
+            verify=verify,
+            secrets=[client_secret],
+        )
+        self.token_url = str(url)
+        self.context = Context(
+            policy=retry, clock=self.clock, random=random or _random.random, has_from=False
+        )
+
+    def describe(self, cls_name: str) -> str:
+        credentials = self.credentials
+        return (
+            f"{cls_name}(client_id={credentials.client_id!r}, "
+            f"scope={credentials.scope!r}, token_url={self.token_url!r})"
         )
 
 

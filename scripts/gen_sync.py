@@ -37,6 +37,8 @@ TARGET = ROOT / "pagerduty_client" / "_sync.py"
 #: Names unasync's own rules would not map (or would map to `SyncName`, which does not exist).
 TOKEN_RENAMES = {
     "AsyncPagerDutyClient": "PagerDutyClient",
+    "AsyncOAuthTokenProvider": "OAuthTokenProvider",
+    "_AsyncDriver": "_SyncDriver",
     "AsyncClient": "Client",  # httpx
     "AsyncBaseTransport": "BaseTransport",  # httpx
     "aclose": "close",
@@ -49,21 +51,31 @@ DOCSTRING_REWRITES = (
         "client for asyncio. Safe to share between tasks.",
         "client, synchronous. Safe to share between threads.",
     ),
-    ("async with AsyncPagerDutyClient(", "with PagerDutyClient("),  # the usage example
+    (
+        "For asyncio. Safe to share between tasks and clients (on one event loop).",
+        "Synchronous. Safe to share between threads and clients.",
+    ),
+    ("async with AsyncPagerDutyClient(", "with PagerDutyClient("),  # the usage examples
     ("await ", ""),
+    ("auth = AsyncOAuthTokenProvider(", "auth = OAuthTokenProvider("),
+    ("an `AsyncOAuthTokenProvider`", "an `OAuthTokenProvider`"),
+    ("auth must be an AsyncOAuthTokenProvider,", "auth must be an OAuthTokenProvider,"),
+    ("as for `AsyncPagerDutyClient`", "as for `PagerDutyClient`"),
     ("`FakePagerDuty.async_transport()`", "`FakePagerDuty.sync_transport()`"),
     ("`sleep` (async) and", "`sleep` and"),
 )
 
 MODULE_DOCSTRING = '''\
-"""`PagerDutyClient`: the synchronous twin of `AsyncPagerDutyClient`, on `httpx.Client`.
+"""`PagerDutyClient` and `OAuthTokenProvider`: the synchronous twins of `AsyncPagerDutyClient`
+and `AsyncOAuthTokenProvider`, on `httpx.Client`.
 
 Generated from `pagerduty_client/_client.py` by `scripts/gen_sync.py`: do not edit. Change
 `_client.py` and run `python scripts/gen_sync.py` (a test fails while this file is stale).
 
-Same methods, same arguments, same behaviour: both run the plans of `pagerduty_client._plans`;
-this module only sends, sleeps and paces, without an event loop. For scripts and threads (one
-client may be shared between threads).
+Same methods, same arguments, same behaviour: both run the plans of `pagerduty_client._plans`
+and `pagerduty_client._oauth`; this module only sends, sleeps, paces and takes its turn with a
+lock, without an event loop. For scripts and threads (one client or provider may be shared
+between threads).
 """
 '''
 

@@ -37,7 +37,7 @@ R = TypeVar("R")
 # Copies of config.DEFAULT_CONFIG_PATH and render.FORMATS (test_cli checks they agree): importing
 # the config package (attrs classes, the loader) would add ~50 ms to `tpd --help`.
 DEFAULT_CONFIG_PATH = "/etc/teleport-pagerduty.toml"
-RENDER_FORMATS = ("toml", "helm", "systemd", "markdown", "kubernetes", "dockerfile")
+RENDER_FORMATS = ("toml", "helm", "systemd", "markdown", "kubernetes", "dockerfile", "grafana")
 #: Files that will hold secrets once filled in are created readable by their owner only.
 _PRIVATE_FORMATS = frozenset({"toml", "helm"})
 
@@ -203,7 +203,8 @@ def _write_file(path: Path, text: str, *, private: bool, force: bool) -> None:
     show_default=True,
     help="toml: a commented config; helm: Helm chart values; systemd: a unit file; "
     "markdown: the configuration reference (docs/config.md); kubernetes: a two-replica "
-    "manifest; dockerfile: a container image (the files in deploy/).",
+    "manifest; dockerfile: a container image; grafana: a dashboard over tpd's metrics (the "
+    "files in deploy/).",
 )
 @click.option(
     "-o",
@@ -226,7 +227,8 @@ def _write_file(path: Path, text: str, *, private: bool, force: bool) -> None:
 def render_config(
     fmt: str, output: Path | None, force: bool, exec_path: str | None, config_path: str | None
 ) -> None:
-    """Print a complete, commented config, or Helm values, or a systemd unit.
+    """Print a complete, commented config, or a deployment file (Helm values, a systemd unit,
+    a Kubernetes manifest, a Dockerfile, a Grafana dashboard).
 
     The TOML shows every key with its default; fill in the Teleport address and credentials and
     the PagerDuty API key and user email, and `tpd run` accepts it.

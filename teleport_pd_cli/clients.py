@@ -24,7 +24,12 @@ from teleport_pd_cli._exceptions import ConfigError, CredentialsUnusable
 if TYPE_CHECKING:
     import httpx
 
-    from pagerduty_client import AsyncPagerDutyClient, CallObserver, RetryPolicy
+    from pagerduty_client import (
+        AsyncOAuthTokenProvider,
+        AsyncPagerDutyClient,
+        CallObserver,
+        RetryPolicy,
+    )
     from teleport_access import AuthClient
     from teleport_pd_cli.config import PagerDutySettings, TeleportSettings
 
@@ -33,6 +38,7 @@ __all__ = [
     "PagerDutyUse",
     "auth_client",
     "identity_source",
+    "oauth_provider",
     "pagerduty_client",
 ]
 
@@ -78,8 +84,10 @@ def pagerduty_client(
 
     retry, timeout = _retry(use, handler_timeout)
     try:
+        auth = oauth_provider(settings, observer=observer, transport=transport)
         return AsyncPagerDutyClient(
-            settings.api_key,
+            settings.api_key or None,
+            auth=auth,
             base_url=settings.api_endpoint,
             user_email=settings.user_email or None,
             timeout=timeout,
@@ -93,6 +101,31 @@ def pagerduty_client(
         )
     except ConfigurationError as exc:
         raise ConfigError(f"[pagerduty]: {exc}", key="pagerduty") from None
+
+
+def oauth_provider(
+    settings: PagerDutySettings,
+    *,
+    observer: CallObserver | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncOAuthTokenProvider | None:
+    """The Scoped OAuth token provider of `settings` (None with an API key): the app's
+    credentials, for the account `as_account-<region>.<account_subdomain>` (region "us" unless
+    set), asking for `oauth_scopes`. Raises ConfigurationError (pagerduty_client's)."""
+    from pagerduty_client import AsyncOAuthTokenProvider
+
+    if not settings.oauth_client_id:
+        return None
+    return AsyncOAuthTokenProvider(
+        settings.oauth_client_id,
+        settings.oauth_client_secret,
+        subdomain=settings.account_subdomain,
+        region="eu" if settings.region == "eu" else "us",
+        scopes=settings.oauth_scopes,
+        token_url=settings.oauth_token_url,
+        observer=observer,
+        transport=transport,
+    )
 
 
 def identity_source(settings: TeleportSettings) -> IdentitySource:

@@ -15,3 +15,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             "Service, through the fake Proxy (TLS routing), or each test both ways (default)"
         ),
     )
+    parser.addoption(
+        "--page-when-approved",
+        choices=("auto", "true", "false", "both"),
+        default="auto",
+        help=(
+            "[pagerduty.auto_approval] page_when_approved for the end-to-end tests' tpd: each "
+            "test marked paging_modes both ways and the rest with the default, true (auto, the "
+            "default); or every test that way (true, false) or both ways (both)"
+        ),
+    )

@@ -8,6 +8,10 @@
         ...
     async with fake.serve() as url:                                # real HTTP on 127.0.0.1
         ...
+    with fake.serve_in_thread(tls=True) as url:                    # HTTPS; trust fake.ca_file
+        ...
+
+It also serves the Scoped OAuth token endpoint (`add_oauth_client`, `oauth_provider`).
 
 See `FakePagerDuty` and docs/pagerduty-client.md.
 """
@@ -15,14 +19,17 @@ See `FakePagerDuty` and docs/pagerduty-client.md.
 from pagerduty_client.testing._app import Faults, RecordedRequest, Violation
 from pagerduty_client.testing._clock import FakeClock
 from pagerduty_client.testing._fake import FakePagerDuty, NewNote
-from pagerduty_client.testing._openapi import ERRATA, OpenAPIDocument
+from pagerduty_client.testing._identity import OAuthApp
+from pagerduty_client.testing._openapi import DEFECTS, ERRATA, OpenAPIDocument
 
 __all__ = [
+    "DEFECTS",
     "ERRATA",
     "FakeClock",
     "FakePagerDuty",
     "Faults",
     "NewNote",
+    "OAuthApp",
     "OpenAPIDocument",
     "RecordedRequest",
     "Violation",

@@ -1,13 +1,17 @@
 """The fake PagerDuty's HTTP behaviour, independent of how requests arrive.
 
 `FakeApp.handle(FakeRequest) -> FakeResponse` is the single core behind both front ends (the
-in-process httpx transports and the loopback HTTP server). Per request, in order:
+in-process httpx transports and the loopback HTTP(S) server). The OAuth token endpoint,
+`POST /oauth/token`, is answered by `_identity.FakeIdentity` (after the injected failures of
+steps 6 and 8, like any request). Every other request, in order:
 
 1. record it, and check it against the OpenAPI document (violations are recorded);
-2. authenticate: `Authorization: Token token=<key>` or `Bearer <token>`, else 401 (2006);
-   a read-only key may only GET (403, 2010);
+2. authenticate: `Authorization: Token token=<key>` or `Bearer <token>`, else 401 (2006), also
+   for an expired token; a read-only key may only GET (403, 2010), and a token without the
+   scope the operation requires (`x-pd-requires-scope`) gets 403 (2010) naming it;
 3. `From` on the writes that need it: missing, 400 (2016); not a user of the account, 400 (1008);
-4. in "reject" validation mode, a request that violates the document: 400 (2001) naming it;
+4. a strict fake answers a request that violates the document with 400 (2001) naming it; by
+   default the fake answers as PagerDuty does, which accepts such requests;
 5. the rate limit (fixed window): 429 with `ratelimit-*` headers and `{"code": 2020}`;
 6. injected failures that happen *before* processing (queued `fail_next`, random `error_rate`);
 7. the route's handler;
@@ -33,6 +37,8 @@ from urllib.parse import unquote
 
 import attrs
 
+from pagerduty_client._scope_table import REQUIRED_SCOPE
+from pagerduty_client.testing._identity import FakeIdentity, TokenRefused
 from pagerduty_client.testing._openapi import OpenAPIDocument
 from pagerduty_client.testing._openapi import load as load_openapi
 from pagerduty_client.testing._state import FakeState, IncidentRecord
@@ -51,6 +57,7 @@ FROM_REQUIRED = frozenset(
 FROM_MISSING = (
     'You must specify a user\'s email address in the "From" header to perform this action'
 )
+TOKEN_PATH = "/oauth/token"
 MAX_NOTES_PER_INCIDENT = 2000
 MAX_PAGE = 100
 MAX_OFFSET = 10_000
@@ -82,8 +89,9 @@ class FakeResponse:
 class RecordedRequest:
     """One request the fake received, and the status it answered (None: connection dropped).
 
-    `operation` is the matched path template (`/incidents/{id}`), None for unknown routes.
-    `body` is the decoded JSON (or the raw text when it was not JSON, None when empty).
+    `operation` is the matched path template (`/incidents/{id}`, or `/oauth/token`), None for
+    unknown routes. `body` is the decoded JSON (or the raw text when it was not JSON, None when
+    empty); for a token request, its form fields, with the client secret redacted.
     `headers` (lower-case names) are kept verbatim, Authorization included, but left out of
     the repr.
     """
@@ -181,21 +189,21 @@ class FakeApp:
         *,
         api_keys: Sequence[str],
         read_only_keys: Sequence[str],
-        oauth_tokens: Sequence[str],
+        identity: FakeIdentity,
         clock: Callable[[], float],
         openapi_path: Path | None,
-        validation: Literal["reject", "record"],
+        strict: bool,
         seed: int | None,
         on_event: Callable[[str, Any], None],
     ) -> None:
         self.state = state
         self.api_keys = set(api_keys)
         self.read_only_keys = set(read_only_keys)
-        self.oauth_tokens = set(oauth_tokens)
+        self.identity = identity
         self.clock = clock
         self._openapi_path = openapi_path
         self._openapi: OpenAPIDocument | None = None
-        self.validation = validation
+        self.strict = strict
         self.rng = random.Random(seed)
         self.on_event = on_event
         self.faults = Faults()
@@ -260,15 +268,17 @@ class FakeApp:
 
     def handle(self, request: FakeRequest) -> FakeResponse:
         with self.lock:
+            if request.method == "POST" and request.path == TOKEN_PATH:
+                return self._token_endpoint(request)
             route = _match(request.method, request.path)
             problems = self._check_request(request)
             extra_headers: list[tuple[str, str]] = []
             disconnect = False
             try:
-                self._authenticate(request)
+                self._authenticate(request, route)
                 if route is not None and (request.method, route[0]) in FROM_REQUIRED:
                     self._check_from(request)
-                if problems and self.validation == "reject" and route is not None:
+                if problems and self.strict and route is not None:
                     raise _invalid(*(f"OpenAPI: {p}" for p in problems))
                 refused, extra_headers = self._rate_limit()
                 if refused:
@@ -293,7 +303,10 @@ class FakeApp:
             if not payload:
                 headers = headers[1:]
             self._record(
-                request, route, None if disconnect else status, () if disconnect else headers
+                request,
+                route[0] if route else None,
+                None if disconnect else status,
+                () if disconnect else headers,
             )
             return FakeResponse(
                 status=status,
@@ -303,6 +316,51 @@ class FakeApp:
                 disconnect=disconnect,
             )
 
+    def _token_endpoint(self, request: FakeRequest) -> FakeResponse:
+        """`POST /oauth/token`: injected failures and delay apply, the API's rate limit not."""
+        disconnect = False
+        status: int
+        body: JSON
+        try:
+            failure = self._injected(after_processing=False)
+            if failure is not None:
+                raise _Reject(failure.status, "Internal Server Error", 2000)
+            try:
+                status, body = (
+                    200,
+                    self.identity.issue(request.headers.get("content-type", ""), request.body),
+                )
+            except TokenRefused as refused:
+                status, body = refused.status, refused.body()
+            failure = self._injected(after_processing=True)
+            if failure is not None:
+                disconnect = failure.disconnect
+                raise _Reject(failure.status, "Internal Server Error", 2000)
+        except _Reject as reject:
+            status, body = reject.status, _error_body(reject)
+        headers = (
+            ("content-type", "application/json; charset=utf-8"),
+            ("cache-control", "no-store"),
+            ("x-request-id", uuid.uuid4().hex),
+        )
+        recorded = FakeRequest(
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            headers=request.headers,
+            body=json.dumps(self.identity.redacted_form(request.body)).encode(),
+        )
+        self._record(
+            recorded, TOKEN_PATH, None if disconnect else status, () if disconnect else headers
+        )
+        return FakeResponse(
+            status=status,
+            headers=headers,
+            body=json.dumps(body).encode(),
+            delay=self.faults.delay,
+            disconnect=disconnect,
+        )
+
     def _check_request(self, request: FakeRequest) -> list[str]:
         if self.openapi is None:
             return []
@@ -311,7 +369,11 @@ class FakeApp:
         )
         for problem in problems:
             self.violations.append(Violation("request", request.method, request.path, problem))
-            log.error("fake PagerDuty: request violates the OpenAPI document: %s", problem)
+            log.log(
+                logging.ERROR if self.strict else logging.WARNING,
+                "fake PagerDuty: request violates the OpenAPI document: %s",
+                problem,
+            )
         return problems
 
     def _check_response(self, request: FakeRequest, status: int, payload: bytes) -> None:
@@ -324,7 +386,7 @@ class FakeApp:
     def _record(
         self,
         request: FakeRequest,
-        route: tuple[str, Handler] | None,
+        operation: str | None,
         status: int | None,
         response_headers: Sequence[tuple[str, str]],
     ) -> None:
@@ -342,21 +404,32 @@ class FakeApp:
                 headers=dict(request.headers),
                 body=body,
                 status=status,
-                operation=route[0] if route else None,
+                operation=operation,
                 at=self.state.now(),
                 response_headers=dict(response_headers),
             )
         )
 
-    def _authenticate(self, request: FakeRequest) -> None:
+    def _authenticate(self, request: FakeRequest, route: tuple[str, Handler] | None) -> None:
         header = request.headers.get("authorization", "")
+        if header.startswith("Bearer "):
+            # An unknown route has no scope to check; it gets its 404 from the dispatcher.
+            scope = REQUIRED_SCOPE.get((request.method, route[0])) if route else None
+            allowed = self.identity.allows(header[len("Bearer ") :], scope)
+            if allowed is None:
+                raise _Reject(401, "Authentication failed", 2006)
+            if not allowed:
+                raise _Reject(
+                    403,
+                    "Access Denied",
+                    2010,
+                    [f"The access token does not grant the scope {scope}, which this requires"],
+                )
+            return
         key = None
         if header.startswith("Token token="):
             candidate = header[len("Token token=") :]
             key = candidate if candidate in self.api_keys | self.read_only_keys else None
-        elif header.startswith("Bearer "):
-            candidate = header[len("Bearer ") :]
-            key = candidate if candidate in self.oauth_tokens else None
         if key is None:
             raise _Reject(401, "Authentication failed", 2006)
         if key in self.read_only_keys and request.method != "GET":
@@ -551,8 +624,8 @@ class FakeApp:
         incident = body.get("incident") if isinstance(body, dict) else None
         if not isinstance(incident, dict):
             raise _invalid("incident is required")
-        if incident.get("type") != "incident":
-            raise _invalid('incident.type must be "incident"')
+        # `incident.type` is required by the document (a strict fake refuses its absence), but
+        # PagerDuty creates the incident without it: the Go plugin never sends it.
         title = incident.get("title")
         if not isinstance(title, str) or not title.strip():
             raise _invalid("Title cannot be empty")
@@ -629,8 +702,7 @@ class FakeApp:
         incident = body.get("incident") if isinstance(body, dict) else None
         if not isinstance(incident, dict):
             raise _invalid("incident is required")
-        if incident.get("type") not in ("incident", "incident_reference"):
-            raise _invalid('incident.type must be "incident" or "incident_reference"')
+        # As for creation, `incident.type` is the document's requirement, not PagerDuty's.
         status = incident.get("status")
         if status is not None and status not in ("triggered", "acknowledged", "resolved"):
             raise _Reject(400, "Invalid Status", 1003)

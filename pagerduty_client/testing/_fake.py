@@ -5,14 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import attrs
 
-from pagerduty_client._client import AsyncPagerDutyClient
+from pagerduty_client._client import AsyncOAuthTokenProvider, AsyncPagerDutyClient
 from pagerduty_client._models import (
     EscalationPolicy,
     Incident,
@@ -22,7 +22,8 @@ from pagerduty_client._models import (
     Service,
     User,
 )
-from pagerduty_client._sync import PagerDutyClient
+from pagerduty_client._scopes import Region
+from pagerduty_client._sync import OAuthTokenProvider, PagerDutyClient
 from pagerduty_client._wire import (
     parse_escalation_policy,
     parse_incident,
@@ -33,7 +34,8 @@ from pagerduty_client._wire import (
     parse_user,
 )
 from pagerduty_client.testing import _openapi
-from pagerduty_client.testing._app import FakeApp, Faults, RecordedRequest, Violation
+from pagerduty_client.testing._app import TOKEN_PATH, FakeApp, Faults, RecordedRequest, Violation
+from pagerduty_client.testing._identity import FakeIdentity, OAuthApp
 from pagerduty_client.testing._mailbox import Mailbox
 from pagerduty_client.testing._server import LoopbackServer, ThreadedServer
 from pagerduty_client.testing._state import (
@@ -45,6 +47,7 @@ from pagerduty_client.testing._state import (
     ServiceRecord,
     UserRecord,
 )
+from pagerduty_client.testing._tls import TestCA
 from pagerduty_client.testing._transports import FakeAsyncTransport, FakeSyncTransport
 
 __all__ = ["FakePagerDuty", "NewNote"]
@@ -59,6 +62,12 @@ class NewNote:
 
     incident_id: str
     note: Note
+
+
+def _lifetime(seconds: float) -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+        raise ValueError(f"token_lifetime must be a positive number of seconds, got {seconds!r}")
+    return float(seconds)
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
@@ -80,17 +89,21 @@ class FakePagerDuty:
         async with fake.client(user_email=bot.email) as pd:
             assert (await pd.check_on_call("alice@example.com", ["payments"])).on_call
 
-    - `api_key` / `read_only_api_keys` / `oauth_tokens`: the credentials it accepts
-      (`Token token=...` for keys, `Bearer ...` for OAuth tokens); anything else gets 401.
+    - `api_key` / `read_only_api_keys`: the API keys it accepts (`Token token=...`);
+      `oauth_tokens`: bearer tokens with every scope that never expire. Tokens issued by its
+      token endpoint (`add_oauth_client`) are accepted too; anything else gets 401.
     - `openapi`: the OpenAPI document to check requests and answers against: a path, None
       (find it: `$PAGERDUTY_OPENAPI`, else `shared/pagerduty-openapi.json` up from the working
       directory or this package; skipped if absent), True (find it, or fail) or False (off).
-    - `validation`: "reject" answers a violating request with 400 naming the violation;
-      "record" only records it. Either way it lands in `violations`.
-    - `seed`: seeds the random failures. `clock` (monotonic seconds, for rate-limit windows)
-      and `now` (aware wall time, for timestamps and on-call "now"): share a `FakeClock` with the
-      client to test waits without waiting.
-    - `api_url` / `subdomain`: what `self` and `html_url` fields point at.
+    - `strict`: answer a request that departs from the document with 400 naming the departure.
+      By default (False) the fake answers as PagerDuty does, which accepts such requests;
+      either way the departure lands in `violations` and fails `assert_no_violations()`.
+    - `seed`: seeds the random failures. `clock` (monotonic seconds, for rate-limit windows and
+      token expiry) and `now` (aware wall time, for timestamps and on-call "now"): share a
+      `FakeClock` with the client to test waits without waiting.
+    - `api_url`: what `self` fields point at. `subdomain` and `region` ("us" or "eu"): the
+      account, for `html_url` fields and the OAuth account scope (`as_account-us.tpd-fake`).
+    - `token_lifetime`: seconds an issued OAuth token lives (settable later, too).
     """
 
     def __init__(
@@ -100,18 +113,25 @@ class FakePagerDuty:
         read_only_api_keys: Sequence[str] = (),
         oauth_tokens: Sequence[str] = (),
         openapi: str | os.PathLike[str] | bool | None = None,
-        validation: Literal["reject", "record"] = "reject",
+        strict: bool = False,
         seed: int | None = 0,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         api_url: str = "https://api.pagerduty.com",
         subdomain: str = "tpd-fake",
+        region: Region = "us",
+        token_lifetime: float = 3600.0,
     ) -> None:
-        if validation not in ("reject", "record"):
-            raise ValueError(f'validation must be "reject" or "record", got {validation!r}')
+        if not isinstance(strict, bool):
+            raise TypeError(f"strict must be True or False, got {strict!r}")
         self.api_key = api_key
         self.openapi_path = self._find_openapi(openapi)
         self._state = FakeState(now=now, api_url=api_url, subdomain=subdomain)
+        self._identity = FakeIdentity(
+            subdomain=subdomain, region=region, clock=clock, lifetime=_lifetime(token_lifetime)
+        )
+        self._identity.static_tokens.update(oauth_tokens)
+        self._tls: TestCA | None = None
         self._incidents: Mailbox[Incident] = Mailbox("new incident")
         self._updates: Mailbox[Incident] = Mailbox("incident update")
         self._notes: Mailbox[NewNote] = Mailbox("new note")
@@ -119,14 +139,23 @@ class FakePagerDuty:
             self._state,
             api_keys=[api_key],
             read_only_keys=read_only_api_keys,
-            oauth_tokens=oauth_tokens,
+            identity=self._identity,
             clock=clock,
             openapi_path=self.openapi_path,
-            validation=validation,
+            strict=strict,
             seed=seed,
             on_event=self._event,
         )
         self._threaded = ThreadedServer(self._app)
+
+    @property
+    def strict(self) -> bool:
+        """Whether a request that departs from the OpenAPI document is refused (400)."""
+        return self._app.strict
+
+    @strict.setter
+    def strict(self, value: bool) -> None:
+        self._app.strict = bool(value)
 
     @staticmethod
     def _find_openapi(openapi: str | os.PathLike[str] | bool | None) -> Path | None:
@@ -337,6 +366,43 @@ class FakePagerDuty:
         with self._app.lock:
             self._state.abilities = list(abilities)
 
+    # --- OAuth -----------------------------------------------------------------------------------
+
+    def add_oauth_client(
+        self, client_id: str, client_secret: str, scopes: Iterable[str] | None = None
+    ) -> OAuthApp:
+        """Register a Scoped OAuth app: its token requests (`POST /oauth/token`) get tokens with
+        the requested scopes it has (`scopes`; None: every scope). Registering an ID again
+        replaces the app (a new secret, other scopes); tokens already issued stay valid."""
+        with self._app.lock:
+            return self._identity.add_app(client_id, client_secret, scopes)
+
+    @property
+    def account_scope(self) -> str:
+        """The scope a token request must include: `as_account-<region>.<subdomain>`."""
+        return self._identity.account_scope
+
+    @property
+    def token_lifetime(self) -> float:
+        """Seconds an issued token lives (`expires_in`); tokens already issued keep theirs."""
+        return self._identity.lifetime
+
+    @token_lifetime.setter
+    def token_lifetime(self, seconds: float) -> None:
+        with self._app.lock:
+            self._identity.lifetime = _lifetime(seconds)
+
+    def token_scopes(self, token: str) -> frozenset[str] | None:
+        """The scopes of a token the fake issued, while it is valid; None otherwise."""
+        with self._app.lock:
+            issued = self._identity.lookup(token)
+            return issued.scopes if issued is not None else None
+
+    def revoke_tokens(self) -> None:
+        """Forget every issued token: each is answered 401 from now on, as after a revocation."""
+        with self._app.lock:
+            self._identity.tokens.clear()
+
     # --- inspection ------------------------------------------------------------------------------
 
     @property
@@ -470,29 +536,73 @@ class FakePagerDuty:
         return FakeSyncTransport(self._app)
 
     def client(self, **kwargs: Any) -> AsyncPagerDutyClient:
-        """An `AsyncPagerDutyClient` wired to this fake in-process (kwargs pass through)."""
+        """An `AsyncPagerDutyClient` wired to this fake in-process (kwargs pass through). With
+        `auth=` (e.g. `fake.oauth_provider(...)`) it uses that instead of the API key."""
         kwargs.setdefault("transport", self.async_transport())
+        if "auth" in kwargs:
+            return AsyncPagerDutyClient(**kwargs)
         return AsyncPagerDutyClient(kwargs.pop("api_key", self.api_key), **kwargs)
 
     def sync_client(self, **kwargs: Any) -> PagerDutyClient:
         """A `PagerDutyClient` wired to this fake in-process (kwargs pass through)."""
         kwargs.setdefault("transport", self.sync_transport())
+        if "auth" in kwargs:
+            return PagerDutyClient(**kwargs)
         return PagerDutyClient(kwargs.pop("api_key", self.api_key), **kwargs)
 
+    def oauth_provider(
+        self, client_id: str, client_secret: str, **kwargs: Any
+    ) -> AsyncOAuthTokenProvider:
+        """An `AsyncOAuthTokenProvider` for this fake's account, wired to it in-process (kwargs
+        pass through: `scopes`, `clock`, `sleep`, ...)."""
+        kwargs.setdefault("transport", self.async_transport())
+        kwargs.setdefault("subdomain", self._identity.subdomain)
+        kwargs.setdefault("region", self._identity.region)
+        return AsyncOAuthTokenProvider(client_id, client_secret, **kwargs)
+
+    def sync_oauth_provider(
+        self, client_id: str, client_secret: str, **kwargs: Any
+    ) -> OAuthTokenProvider:
+        """An `OAuthTokenProvider` for this fake's account, wired to it in-process."""
+        kwargs.setdefault("transport", self.sync_transport())
+        kwargs.setdefault("subdomain", self._identity.subdomain)
+        kwargs.setdefault("region", self._identity.region)
+        return OAuthTokenProvider(client_id, client_secret, **kwargs)
+
+    @property
+    def ca_file(self) -> Path:
+        """The PEM file of the test CA that signed the HTTPS certificate (`tls=True`): give it
+        to a client as the CA bundle to trust (`verify=fake.ca_file`). Made on first use."""
+        return self._test_ca().ca_file
+
+    def _test_ca(self) -> TestCA:
+        with self._app.lock:
+            if self._tls is None:
+                self._tls = TestCA()
+            return self._tls
+
     @contextlib.asynccontextmanager
-    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-        """Serve HTTP on the running event loop; yields the base URL (`http://127.0.0.1:N`)."""
+    async def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False
+    ) -> AsyncIterator[str]:
+        """Serve on the running event loop; yields the base URL (`http://127.0.0.1:N`, or with
+        `tls=True` `https://127.0.0.1:N`, whose certificate `ca_file` verifies). The OAuth token
+        endpoint is at `<url>/oauth/token`."""
         server = LoopbackServer(self._app)
-        url = await server.start(host, port)
+        url = await server.start(host, port, self._test_ca().server_context() if tls else None)
         try:
             yield url
         finally:
             await server.stop()
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve HTTP from a background thread (for synchronous code); returns the base URL.
-        Call `stop()` when done."""
-        return self._threaded.start(host, port)
+    def token_url(self, base_url: str) -> str:
+        """The token endpoint of the fake served at `base_url` (`serve()`'s or `start()`'s)."""
+        return base_url.rstrip("/") + TOKEN_PATH
+
+    def start(self, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False) -> str:
+        """Serve from a background thread (for synchronous code); returns the base URL (https
+        with `tls=True`). Call `stop()` when done."""
+        return self._threaded.start(host, port, self._test_ca().server_context() if tls else None)
 
     def stop(self) -> None:
         """Stop the background server started by `start()` and join its thread."""
@@ -504,9 +614,11 @@ class FakePagerDuty:
         return self._threaded.url
 
     @contextlib.contextmanager
-    def serve_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    def serve_in_thread(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False
+    ) -> Iterator[str]:
         """`start()` / `stop()` as a context manager."""
-        url = self.start(host, port)
+        url = self.start(host, port, tls=tls)
         try:
             yield url
         finally:

@@ -1,4 +1,4 @@
-"""Loopback HTTP/1.1 front end of the fake PagerDuty: a real server on 127.0.0.1.
+"""Loopback HTTP/1.1 front end of the fake PagerDuty: a real server on 127.0.0.1, plain or TLS.
 
 `LoopbackServer` runs on an asyncio loop (the caller's, via `FakePagerDuty.serve()`, or its own
 thread's, via `ThreadedServer` / `FakePagerDuty.start()`); HTTP parsing is h11 (already installed
@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import http
 import logging
+import ssl
 import threading
 from urllib.parse import parse_qsl
 
@@ -35,12 +36,23 @@ class LoopbackServer:
         self._connections: set[asyncio.Task[None]] = set()
         self.url: str | None = None
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None
+    ) -> str:
         if self._server is not None:
             raise RuntimeError("the fake PagerDuty server is already running")
-        self._server = await asyncio.start_server(self._serve_connection, host, port)
+        self._server = await asyncio.start_server(
+            self._serve_connection,
+            host,
+            port,
+            ssl=tls,
+            ssl_shutdown_timeout=1.0 if tls is not None else None,
+        )
         bound_host, bound_port = self._server.sockets[0].getsockname()[:2]
-        self.url = f"http://{bound_host}:{bound_port}"
+        if ":" in bound_host:
+            bound_host = f"[{bound_host}]"
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://{bound_host}:{bound_port}"
         return self.url
 
     async def stop(self) -> None:
@@ -64,7 +76,12 @@ class LoopbackServer:
         try:
             while await self._serve_one(connection, reader, writer):
                 connection.start_next_cycle()
-        except (ConnectionError, h11.ProtocolError, asyncio.IncompleteReadError) as exc:
+        except (
+            ConnectionError,
+            h11.ProtocolError,
+            asyncio.IncompleteReadError,
+            ssl.SSLError,
+        ) as exc:
             log.debug("fake PagerDuty: connection ended: %r", exc)
         except asyncio.CancelledError:
             # Only stop() cancels these tasks. Ending quietly matters: on Python 3.11 the
@@ -73,7 +90,10 @@ class LoopbackServer:
         finally:
             self._connections.discard(task)
             writer.close()
-            with contextlib.suppress(ConnectionError, asyncio.CancelledError, RuntimeError):
+            # A TLS client that leaves without closing its side makes the shutdown time out.
+            with contextlib.suppress(
+                ConnectionError, asyncio.CancelledError, RuntimeError, TimeoutError, ssl.SSLError
+            ):
                 await writer.wait_closed()
 
     async def _next_event(
@@ -141,7 +161,13 @@ class ThreadedServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.url: str | None = None
 
-    def start(self, host: str = "127.0.0.1", port: int = 0, timeout: float = 10.0) -> str:
+    def start(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+        timeout: float = 10.0,
+    ) -> str:
         if self._thread is not None:
             raise RuntimeError("the fake PagerDuty server thread is already running")
         loop = asyncio.new_event_loop()
@@ -152,7 +178,7 @@ class ThreadedServer:
         def run() -> None:
             asyncio.set_event_loop(loop)
             try:
-                loop.run_until_complete(server.start(host, port))
+                loop.run_until_complete(server.start(host, port, tls))
             except BaseException as exc:  # reported to start()'s caller below
                 failure.append(exc)
                 started.set()

@@ -14,7 +14,10 @@ from teleport_pd_cli.config._loader import (
 )
 from teleport_pd_cli.config._settings import (
     DEFAULT_CONFIG_PATH,
+    DEFAULT_OAUTH_SCOPES,
+    DEFAULT_OAUTH_TOKEN_URL,
     DEFAULT_TELEPORT_ADDR,
+    PAGERDUTY_OPERATIONS,
     AutoApprovalSettings,
     Config,
     DaemonSettings,
@@ -31,7 +34,10 @@ from teleport_pd_cli.config._settings import (
 __all__ = [
     "API_KEY_FILE_LIMIT",
     "DEFAULT_CONFIG_PATH",
+    "DEFAULT_OAUTH_SCOPES",
+    "DEFAULT_OAUTH_TOKEN_URL",
     "DEFAULT_TELEPORT_ADDR",
+    "PAGERDUTY_OPERATIONS",
     "AutoApprovalSettings",
     "Config",
     "ConfigError",

@@ -217,7 +217,7 @@ class _Load:
         self.check_unknown()
         raw = {table.name: self.read(table) for table in TABLES}
         # The Go plugin reads the API key file while loading, before any other check.
-        self.read_api_key_file(raw["pagerduty"])
+        self.read_secret_files(raw["pagerduty"])
         values: dict[str, _Values] = {}
         for table in sorted(TABLES, key=lambda table: table.origin != GO):
             values[table.name] = self.validate(table, raw[table.name])
@@ -317,9 +317,13 @@ class _Load:
                 ) from None
         return value
 
-    def read_api_key_file(self, values: _Values) -> None:
-        """Replace an API key starting with `/` with the first bytes of that file, trimmed."""
-        spec = key("pagerduty.api_key")
+    def read_secret_files(self, values: _Values) -> None:
+        """Replace a secret starting with `/` (the API key, the OAuth client secret) with the
+        first bytes of that file, trimmed."""
+        for name, what in (("api_key", "API key"), ("oauth_client_secret", "OAuth client secret")):
+            self.read_secret_file(values, key(f"pagerduty.{name}"), what)
+
+    def read_secret_file(self, values: _Values, spec: KeySpec, what: str) -> None:
         name: str = values[spec.name]
         if not name.startswith("/"):
             return
@@ -329,23 +333,23 @@ class _Load:
                 longer = bool(handle.read(1))
         except FileNotFoundError:
             raise self.error(
-                spec, f"error reading the API key from {name}: file not found"
+                spec, f"error reading the {what} from {name}: file not found"
             ) from None
         except OSError as exc:
             raise self.error(
-                spec, f"error reading the API key from {name}: {exc.strerror or exc}"
+                spec, f"error reading the {what} from {name}: {exc.strerror or exc}"
             ) from None
         try:
-            api_key = head.decode("utf-8").strip()
+            secret = head.decode("utf-8").strip()
         except UnicodeDecodeError:
-            raise self.error(spec, f"the API key file {name} is not text") from None
-        if not api_key:
-            raise self.error(spec, f"the API key file {name} is empty")
+            raise self.error(spec, f"the {what} file {name} is not text") from None
+        if not secret:
+            raise self.error(spec, f"the {what} file {name} is empty")
         if longer:
             self.warn_key(spec, f"only the first {API_KEY_FILE_LIMIT} bytes of {name} are used")
         origin = self.sources.get(spec.full_name, "file")
         self.sources[spec.full_name] = f"{origin} (read from {name})"
-        values[spec.name] = api_key
+        values[spec.name] = secret
 
     # -- checking
 
@@ -440,11 +444,55 @@ def _teleport_rules(load: _Load, table: TableSpec, raw: _Values, values: _Values
         )
 
 
+#: The keys of Scoped OAuth, all required when one is set.
+_OAUTH_KEYS = ("oauth_client_id", "oauth_client_secret", "account_subdomain")
+
+
+def _credentials_rules(load: _Load, table: TableSpec, values: _Values) -> bool:
+    """Exactly one kind of credentials: the API key, or the three OAuth keys. True for OAuth."""
+    oauth = [name for name in _OAUTH_KEYS if values[name]]
+    if values["api_key"] and oauth:
+        raise load.table_error(
+            table,
+            "set either `api_key` or the OAuth keys (`oauth_client_id`, `oauth_client_secret`, "
+            f"`account_subdomain`), not both; found `api_key` and `{'`, `'.join(oauth)}`",
+            key="pagerduty.api_key",
+        )
+    if not oauth:
+        if not values["api_key"]:
+            spec = table.key("api_key")
+            raise load.error(
+                spec,
+                "missing required value (set it here or in the TPD_PAGERDUTY_API_KEY "
+                "environment variable; or, for Scoped OAuth instead, set `oauth_client_id`, "
+                "`oauth_client_secret` and `account_subdomain`)",
+            )
+        return False
+    missing = [name for name in _OAUTH_KEYS if not values[name]]
+    if missing:
+        raise load.error(
+            table.key(missing[0]),
+            "missing required value: Scoped OAuth needs `oauth_client_id`, "
+            f"`oauth_client_secret` and `account_subdomain` (missing: {', '.join(missing)})",
+        )
+    parsed = urllib.parse.urlsplit(values["oauth_token_url"])
+    if parsed.scheme == "http" and not _is_loopback(parsed.hostname or ""):
+        raise load.error(
+            table.key("oauth_token_url"),
+            f"{values['oauth_token_url']!r} is plain http: the client secret would cross the "
+            "network unencrypted (only a loopback host may use http)",
+        )
+    return True
+
+
 def _pagerduty_rules(load: _Load, table: TableSpec, raw: _Values, values: _Values) -> None:
+    oauth = _credentials_rules(load, table, values)
     region, given = values["region"], raw["api_endpoint"].rstrip("/")
     if region and not given:  # without either, the field's default is the US endpoint
         values["api_endpoint"] = PAGERDUTY_ENDPOINTS[region]
-    elif region and given != PAGERDUTY_ENDPOINTS[region]:
+    elif region and given != PAGERDUTY_ENDPOINTS[region] and not oauth:
+        # (With OAuth, `region` also names the account's region, so both may be set: then
+        # `api_endpoint` is only the host to send the calls to.)
         raise load.table_error(
             table,
             f"`region` {region!r} and `api_endpoint` {given!r} disagree; set only one of them",
@@ -455,7 +503,7 @@ def _pagerduty_rules(load: _Load, table: TableSpec, raw: _Values, values: _Value
         if parsed.scheme == "http" and not _is_loopback(parsed.hostname or ""):
             load.warn_key(
                 table.key("api_endpoint"),
-                f"{given!r} is plain http: the API key would cross the network unencrypted",
+                f"{given!r} is plain http: the credentials would cross the network unencrypted",
             )
     email = values["user_email"]
     if email and not is_exact_email(email):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
@@ -114,6 +115,71 @@ def _http_url(instance: object, attribute: attrs.Attribute[str], value: str) -> 
     if parsed.scheme not in ("https", "http") or not parsed.hostname:
         raise ValueError(f"{value!r} is not an http(s) URL")
 
+
+def _token_url(value: str) -> str:
+    """The token endpoint without trailing slashes; empty means PagerDuty's own."""
+    return value.rstrip("/") or DEFAULT_OAUTH_TOKEN_URL
+
+
+_SUBDOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+
+
+def _subdomain(value: str) -> str:
+    """The account's subdomain, as in https://<subdomain>.pagerduty.com (a URL is cut down)."""
+    text = value.strip().lower()
+    for prefix in ("https://", "http://"):
+        text = text.removeprefix(prefix)
+    text = text.split("/", 1)[0].removesuffix(".pagerduty.com").removesuffix(".eu")
+    if text and not _SUBDOMAIN.fullmatch(text):
+        raise ValueError(
+            f"{value!r} is not a PagerDuty account subdomain (the `acme` of acme.pagerduty.com)"
+        )
+    return text
+
+
+def _scope_names(
+    instance: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]
+) -> None:
+    for scope in value:
+        if not scope or any(c.isspace() for c in scope):
+            raise ValueError(f"{scope!r} is not an OAuth scope (e.g. incidents.write)")
+        if scope.startswith("as_account-"):
+            raise ValueError(
+                f"{scope!r}: the account scope is added from `region` and `account_subdomain`"
+            )
+
+
+#: What tpd asks PagerDuty (the daemon, its readiness probe, `tpd doctor`, `tpd check-oncall`),
+#: as client methods and operations. `oauth_scopes` defaults to exactly the scopes these need,
+#: as PagerDuty's OpenAPI document names them (`x-pd-requires-scope`, through
+#: `pagerduty_client.required_scopes`); tests/teleport_pd_cli/test_oauth.py checks the list
+#: against the calls in the code.
+PAGERDUTY_OPERATIONS = (
+    "abilities",
+    "find_service_by_name",
+    "find_user_by_email",
+    "get_user",
+    "on_call",
+    "check_on_call",
+    "create_incident",
+    "find_incidents",
+    "get_incident",
+    "add_note",
+    "list_notes",
+    "resolve_incident",
+    # `tpd check-oncall` searches users for a "did you mean" hint.
+    "GET /users",
+)
+
+
+def _default_oauth_scopes() -> tuple[str, ...]:
+    from pagerduty_client import required_scopes
+
+    return tuple(sorted(required_scopes(PAGERDUTY_OPERATIONS)))
+
+
+DEFAULT_OAUTH_SCOPES = _default_oauth_scopes()
+DEFAULT_OAUTH_TOKEN_URL = "https://identity.pagerduty.com/oauth/token"
 
 Severity: TypeAlias = Literal["trace", "debug", "info", "warn", "error"]
 LogFormat: TypeAlias = Literal["text", "json"]
@@ -364,6 +430,15 @@ class AutoApprovalSettings:
         "the whole role name, case-sensitively; where Teleport would read a pattern "
         "otherwise (`^a|b$`), loading the config warns.",
     )
+    page_when_approved: bool = setting(
+        Kind.BOOL,
+        True,
+        origin=TPD,
+        help="Open an incident also for a request tpd approves (the Go plugin's behaviour). "
+        "`false`: tpd decides the approval first and pages only when it does not approve the "
+        "request (teleport#54467); a request its approval leaves pending (more approvals "
+        "needed) is still paged.",
+    )
     _compiled: tuple[RolePattern, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     @_compiled.default
@@ -404,9 +479,62 @@ class PagerDutySettings:
         "",
         env="TPD_PAGERDUTY_API_KEY",
         secret=True,
-        required=True,
         help="PagerDuty REST API key (not a read-only key). A value starting with `/` names "
-        "a file: its first 2000 bytes, trimmed of whitespace, are the key.",
+        "a file: its first 2000 bytes, trimmed of whitespace, are the key. Set this, or "
+        "the `oauth_` keys and `account_subdomain` (Scoped OAuth), not both.",
+        default_doc='"" (required unless the OAuth keys are set)',
+    )
+    oauth_client_id: str = setting(
+        Kind.STRING,
+        "",
+        env="TPD_PAGERDUTY_OAUTH_CLIENT_ID",
+        origin=TPD,
+        commented=True,
+        example="0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+        help="Scoped OAuth instead of an API key (docs/pagerduty-oauth.md): the client ID of "
+        "the app registered in the PagerDuty account.",
+    )
+    oauth_client_secret: str = setting(
+        Kind.STRING,
+        "",
+        env="TPD_PAGERDUTY_OAUTH_CLIENT_SECRET",
+        secret=True,
+        origin=TPD,
+        commented=True,
+        example="/var/lib/teleport/plugins/pagerduty/oauth_client_secret",
+        help="The app's client secret. A value starting with `/` names a file: its first "
+        "2000 bytes, trimmed of whitespace, are the secret.",
+    )
+    account_subdomain: str = setting(
+        Kind.STRING,
+        "",
+        converter=_subdomain,
+        origin=TPD,
+        commented=True,
+        example="acme",
+        help="With OAuth: the account's subdomain (`acme` for https://acme.pagerduty.com); "
+        "with `region`, it names the account the token is for (`as_account-us.acme`).",
+    )
+    oauth_token_url: str = setting(
+        Kind.STRING,
+        "",
+        converter=_token_url,
+        validator=_http_url,
+        origin=TPD,
+        commented=True,
+        example=DEFAULT_OAUTH_TOKEN_URL,
+        default_doc=f'"" ({DEFAULT_OAUTH_TOKEN_URL})',
+        help="With OAuth: the token endpoint. Plain http is accepted only for a loopback "
+        "host (a test server).",
+    )
+    oauth_scopes: tuple[str, ...] = setting(
+        Kind.STRING_LIST,
+        DEFAULT_OAUTH_SCOPES,
+        validator=_scope_names,
+        origin=TPD,
+        commented=True,
+        help="With OAuth: the scopes to ask for. The default is exactly what tpd's calls need; "
+        "the account scope is added by itself.",
     )
     user_email: str = setting(
         Kind.STRING,
@@ -584,8 +712,10 @@ class Config:
     sources: Mapping[str, str] = attrs.field(factory=dict)
 
     def secrets(self) -> tuple[str, ...]:
-        """Values that must never appear in logs or output (for the log redactor)."""
-        return (self.pagerduty.api_key,) if self.pagerduty.api_key else ()
+        """Values that must never appear in logs or output (for the log redactor): every key
+        marked `secret` (tests/teleport_pd_cli/test_config_settings.py checks the list)."""
+        values = (self.pagerduty.api_key, self.pagerduty.oauth_client_secret)
+        return tuple(value for value in values if value)
 
     def with_severity(self, severity: str) -> Config:
         """A copy with another log severity (`tpd run -d` forces "debug")."""

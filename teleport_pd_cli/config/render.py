@@ -1,5 +1,6 @@
 """`tpd render-config`: a commented TOML config, Helm values, a systemd unit, a Kubernetes
-manifest, a Dockerfile, and docs/config.md.
+manifest, a Dockerfile, docs/config.md, and a Grafana dashboard (its own module,
+`render_grafana`).
 
 The TOML and the Markdown reference walk the settings classes' fields (`_settings.TABLES`), the
 declarations the loader validates with, so the documented defaults are the ones `tpd run` uses.
@@ -17,6 +18,7 @@ import tomlkit
 from teleport_pd_cli._version import __version__
 from teleport_pd_cli.config._fields import GO, TPD, KeySpec, format_duration
 from teleport_pd_cli.config._settings import DEFAULT_CONFIG_PATH, TABLES, DaemonSettings, key
+from teleport_pd_cli.config.render_grafana import render_grafana
 
 __all__ = [
     "DEFAULT_EXEC_PATH",
@@ -24,6 +26,7 @@ __all__ = [
     "SYSTEMD_USER",
     "render",
     "render_dockerfile",
+    "render_grafana",
     "render_helm",
     "render_kubernetes",
     "render_markdown",
@@ -32,7 +35,7 @@ __all__ = [
 ]
 
 DEFAULT_EXEC_PATH = "/usr/local/bin/tpd"
-FORMATS = ("toml", "helm", "systemd", "markdown", "kubernetes", "dockerfile")
+FORMATS = ("toml", "helm", "systemd", "markdown", "kubernetes", "dockerfile", "grafana")
 #: The dedicated system user of the systemd unit.
 SYSTEMD_USER = "teleport-pagerduty"
 _WIDTH = 99
@@ -619,4 +622,6 @@ def render(
         return render_kubernetes()
     if format == "dockerfile":
         return render_dockerfile()
+    if format == "grafana":
+        return render_grafana()
     raise ValueError(f"unknown format {format!r} (use {', '.join(FORMATS)})")

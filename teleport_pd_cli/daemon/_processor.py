@@ -52,6 +52,7 @@ the request later (`Outcome.ok` is False). Bugs propagate.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -113,15 +114,31 @@ class Outcome:
         return not self.errors
 
 
+class _Approval(enum.Enum):
+    """What this run's approval step came to (for `EnsureIncident.unless_approved`)."""
+
+    #: tpd's approving review resolved the request.
+    APPROVED = "approved"
+    #: The request was resolved otherwise before tpd's review (by another replica's review,
+    #: or someone else's decision): nothing left to page for.
+    RESOLVED = "resolved"
+    #: tpd does not approve it, or its approval left it pending (more approvals needed).
+    NOT_APPROVED = "not approved"
+    #: It could not be decided (PagerDuty or Teleport failed); the request is re-attempted.
+    FAILED = "failed"
+
+
 class _Run:
-    """The state of one `handle` call: log context, failures, a wanted recheck, and the request
-    (for a deleted one, its newest state seen before the deletion, if any)."""
+    """The state of one `handle` call: log context, failures, a wanted recheck, the request
+    (for a deleted one, its newest state seen before the deletion, if any), and what its
+    approval step came to."""
 
     def __init__(self, log: FieldsAdapter, request: AccessRequest | None) -> None:
         self.log = log
         self.request = request
         self.errors: list[str] = []
         self.recheck_after: float | None = None
+        self.approval: _Approval | None = None
 
     def fail(self, doing: str, error: BaseException) -> None:
         self.errors.append(f"{doing}: {error}")
@@ -277,6 +294,9 @@ class Processor:
         try:
             if isinstance(step, policy.EnsureIncident):
                 assert request is not None
+                if step.unless_approved and run.approval is not _Approval.NOT_APPROVED:
+                    self._hold_page(run)
+                    return
                 await self._ensure_incident(step, request, run)
             elif isinstance(step, policy.AdoptIncident):
                 await self._adopt_incident(step, event.request_id, run)
@@ -633,16 +653,34 @@ class Processor:
             )
         )
 
+    @staticmethod
+    def _hold_page(run: _Run) -> None:
+        """page_when_approved = false, and this run's approval did not say "not approved"."""
+        if run.approval is _Approval.APPROVED:
+            run.log.info("Not paging: the request is approved (page_when_approved = false)")
+        elif run.approval is _Approval.RESOLVED:
+            run.log.info(
+                "Not paging: the request was resolved before this replica's review "
+                "(page_when_approved = false)"
+            )
+        else:
+            run.log.debug(
+                "Not paging yet: the approval could not be decided (page_when_approved = "
+                "false); the request is re-attempted"
+            )
+
     async def _consider_approval(
         self, step: policy.ConsiderApproval, request: AccessRequest, run: _Run
     ) -> None:
+        run.approval = _Approval.FAILED
         try:
             decision = await self._decide(step, request, run)
             if isinstance(decision, policy.Skip):
                 level = logging.WARNING if decision.warning else logging.DEBUG
                 run.log.log(level, "Skipping the approval: %s", decision.why)
+                run.approval = _Approval.NOT_APPROVED
                 return
-            await self._approve(decision, request, run)
+            run.approval = await self._approve(decision, request, run)
         except _STEP_ERRORS:
             self._observer.emit(ApprovalOutcome(request_id=request.id, result="failed"))
             raise
@@ -697,12 +735,14 @@ class Processor:
             plugin_user=self.plugin_user,
         )
 
-    async def _approve(self, approve: policy.Approve, request: AccessRequest, run: _Run) -> None:
+    async def _approve(
+        self, approve: policy.Approve, request: AccessRequest, run: _Run
+    ) -> _Approval:
         log = run.log.bind(pd_service_names=list(approve.service_names))
         if self._precheck:
             await self._explain_review_permission(request, log)
         try:
-            await self._auth.submit_review(
+            after = await self._auth.submit_review(
                 request.id,
                 proposed_state=RequestState.APPROVED,
                 reason=approve.reason,
@@ -711,11 +751,13 @@ class Processor:
         except AlreadyReviewed:
             log.debug("Already reviewed the request")
             self._observer.emit(ApprovalOutcome(request_id=request.id, result="already_reviewed"))
-            return
+            # Another run (a replica) reviewed it: resolved by that, or still waiting?
+            current = await self._auth.get_access_request(request.id)
+            return _Approval.NOT_APPROVED if current.state.is_pending else _Approval.RESOLVED
         except AlreadyResolved as exc:
             log.debug("The request was resolved before the approval: %s", exc)
             self._observer.emit(ApprovalOutcome(request_id=request.id, result="already_reviewed"))
-            return
+            return _Approval.RESOLVED
         except AccessDenied as exc:
             log.warning(
                 "Teleport refused the approval of an on-call requester: %s. Give the "
@@ -723,9 +765,10 @@ class Processor:
                 exc,
             )
             self._observer.emit(ApprovalOutcome(request_id=request.id, result="refused"))
-            return
+            return _Approval.NOT_APPROVED
         self._observer.emit(ApprovalOutcome(request_id=request.id, result="approved"))
         log.info("Successfully submitted a request approval (%s)", approve.why)
+        return _Approval.NOT_APPROVED if after.state.is_pending else _Approval.APPROVED
 
     async def _explain_review_permission(self, request: AccessRequest, log: FieldsAdapter) -> None:
         """Log why Teleport will refuse the plugin's review, when it will (never raises)."""

@@ -179,8 +179,10 @@ async def check_pagerduty(
     stopping: asyncio.Event,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """`GET /abilities`: a rejected key (401, 403) is fatal; no answer, 429 and 5xx are
-    retried; any other refusal is logged and tolerated (calls will tell)."""
+    """The PagerDuty credentials work: with Scoped OAuth, a token is issued and carries every
+    scope tpd needs (before anything else); then `GET /abilities`. Refused credentials (401,
+    403, an OAuth error) and a missing scope are fatal; no answer, 429 and 5xx are retried; any
+    other refusal is logged and tolerated (calls will tell)."""
     from pagerduty_client import (
         APIError,
         Forbidden,
@@ -193,6 +195,10 @@ async def check_pagerduty(
     def transient(exc: Exception) -> bool:
         return isinstance(exc, TransportError | RateLimited | ServerError)
 
+    oauth = pagerduty.auth is not None
+    if oauth:
+        await _check_oauth_token(pagerduty, transient, deadline, stopping, clock)
+    credentials = "the OAuth token" if oauth else "the API key"
     logger.debug("Starting PagerDuty API health check...")
     try:
         await _retrying(
@@ -204,11 +210,18 @@ async def check_pagerduty(
             clock=clock,
         )
     except Unauthorized:
+        if oauth:
+            raise StartupError(
+                "PagerDuty rejected the OAuth token (401): check that [pagerduty] "
+                "account_subdomain and region name the account the app is registered in"
+            ) from None
         raise StartupError(
             "PagerDuty rejected the API key (401): check [pagerduty] api_key (or "
             "TPD_PAGERDUTY_API_KEY); it must be a REST API key of your account"
         ) from None
-    except Forbidden:
+    except Forbidden as exc:
+        if oauth:
+            raise StartupError(f"PagerDuty refused {credentials} (403): {exc}") from None
         raise StartupError(
             "PagerDuty refused the API key (403): the key may not use the REST API; "
             "use a full-access (not read-only) REST API key in [pagerduty] api_key"
@@ -217,3 +230,42 @@ async def check_pagerduty(
         logger.warning("PagerDuty API health check answered %s; continuing", exc)
         return
     logger.debug("PagerDuty API health check finished ok")
+
+
+async def _check_oauth_token(
+    pagerduty: AsyncPagerDutyClient,
+    transient: Callable[[Exception], bool],
+    deadline: float | None,
+    stopping: asyncio.Event,
+    clock: Callable[[], float],
+) -> None:
+    """A token can be had and carries the scopes of every call tpd makes (`oauth_scopes`'
+    default, derived from PagerDuty's OpenAPI document)."""
+    from pagerduty_client import OAuthError
+    from teleport_pd_cli.config import DEFAULT_OAUTH_SCOPES
+
+    auth = pagerduty.auth
+    assert auth is not None
+    try:
+        token = await _retrying(
+            "Getting a PagerDuty OAuth token",
+            auth.token,
+            transient=transient,
+            deadline=deadline,
+            stopping=stopping,
+            clock=clock,
+        )
+    except OAuthError as exc:
+        raise StartupError(f"PagerDuty did not issue an OAuth token: {exc}") from None
+    account = sorted(scope for scope in token.scopes if scope.startswith("as_account-"))
+    granted = ", ".join(sorted(token.scopes - set(account))) or "no API scope"
+    missing = sorted(token.missing(DEFAULT_OAUTH_SCOPES))
+    if missing:
+        raise StartupError(
+            f"the PagerDuty OAuth token lacks the scope(s) {', '.join(missing)} that tpd "
+            f"needs (granted: {granted}); tick them for the app in PagerDuty (Integrations > "
+            "App Registration) and keep them in [pagerduty] oauth_scopes"
+        )
+    logger.info(
+        "PagerDuty OAuth token issued for %s with the scopes %s", ", ".join(account), granted
+    )

@@ -15,6 +15,7 @@ from teleport_pd_cli.policy._routing import Route, RouteSource, route_notificati
 from teleport_pd_cli.policy._settings import PolicySettings
 from teleport_pd_cli.policy._steps import (
     AdoptIncident,
+    ConsiderApproval,
     EnsureIncident,
     PostReviewNotes,
     ResolveIncident,
@@ -99,6 +100,16 @@ def _plan_pending(
             Skip(what="event", why="Cannot proceed further. Request is missing any annotations")
         ]
     steps: list[Step] = []
+    approval = precheck_approval(request, settings, plugin_user=plugin_user)
+    # With page_when_approved = false, the approval is decided first, and the incident opened
+    # only if it does not approve the request.
+    approve_first = (
+        wanted
+        and isinstance(approval, ConsiderApproval)
+        and not settings.auto_approval.page_when_approved
+    )
+    if approve_first:
+        steps.append(approval)
     will_have_incident = data is not None and data.has_incident
     if wanted and route.service_name is None:
         steps.append(route.skip or Skip(what="notification", why="no service to page"))
@@ -117,6 +128,7 @@ def _plan_pending(
                     else "the request's plugin data has no incident id (an earlier creation "
                     "failed or was interrupted)"
                 ),
+                unless_approved=approve_first,
             )
         )
         will_have_incident = True
@@ -124,7 +136,8 @@ def _plan_pending(
         notes = _notes_step(request, data)
         if notes is not None:
             steps.append(notes)
-    steps.append(precheck_approval(request, settings, plugin_user=plugin_user))
+    if not approve_first:
+        steps.append(approval)
     return steps
 
 

@@ -29,6 +29,9 @@ class EnsureIncident:
     routed_by: str
     #: "rule" or "annotation" (`RouteSource`), for the metrics.
     route: str
+    #: Only if this run's approval did not approve the request (`page_when_approved = false`;
+    #: the ConsiderApproval step comes first then).
+    unless_approved: bool = False
     incident_key: str
     title: str
     body: str

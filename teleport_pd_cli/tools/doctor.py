@@ -14,7 +14,9 @@
    conditions parse, and whether it may read users when a condition uses `user.traits`;
 6. `teleport.roles`, `teleport.review`: the plugin's roles can be read, and their
    `review_requests` rules let it approve what `[pagerduty.auto_approval]` would approve;
-7. `pagerduty.api_key`: `GET /abilities` accepts the key (401/403 fail);
+7. `pagerduty.api_key`: `GET /abilities` accepts the key (401/403 fail); with Scoped OAuth
+   instead, `pagerduty.oauth` (a token is issued, with every scope tpd needs: a missing one
+   fails, naming it) and `pagerduty.api` (`GET /abilities` with the token);
 8. `pagerduty.user_email`: the `From` user exists in PagerDuty, by exact email.
 
 A check that cannot run because an earlier one failed is reported as `skip`. Nothing prints a
@@ -43,6 +45,7 @@ from teleport_pd_cli.policy.plugindata import PLUGIN_NAME
 if TYPE_CHECKING:
     import httpx
 
+    from pagerduty_client import AsyncPagerDutyClient
     from teleport_access import AuthClient, Identity, Role
 
 __all__ = [
@@ -596,6 +599,33 @@ def _review_result(
 # -- PagerDuty ------------------------------------------------------------------------------------
 
 
+async def _check_oauth(pd: AsyncPagerDutyClient) -> CheckResult:
+    """`pagerduty.oauth`: the app gets a token, with every scope tpd needs."""
+    from pagerduty_client import OAuthError, PagerDutyError
+    from teleport_pd_cli.config import DEFAULT_OAUTH_SCOPES
+
+    auth = pd.auth
+    assert auth is not None
+    name = "pagerduty.oauth"
+    try:
+        token = await auth.token()
+    except OAuthError as exc:
+        return _fail(name, f"PagerDuty did not issue a token: {exc}", exc.hint)
+    except PagerDutyError as exc:
+        return _fail(name, f"cannot get a token from PagerDuty: {exc}")
+    account = sorted(scope for scope in token.scopes if scope.startswith("as_account-"))
+    granted = ", ".join(sorted(token.scopes - set(account))) or "no API scope"
+    missing = sorted(token.missing(DEFAULT_OAUTH_SCOPES))
+    if missing:
+        return _fail(
+            name,
+            f"the token lacks {', '.join(missing)} (granted: {granted})",
+            "tick those scopes for the app in PagerDuty (Integrations > App Registration) and "
+            "keep them in [pagerduty] oauth_scopes",
+        )
+    return _ok(name, f"app {auth.client_id} got a token for {', '.join(account) or '?'}: {granted}")
+
+
 async def _check_pagerduty(
     settings: PagerDutySettings, transport: httpx.AsyncBaseTransport | None
 ) -> AsyncIterator[CheckResult]:
@@ -603,34 +633,45 @@ async def _check_pagerduty(
     from teleport_pd_cli.clients import PagerDutyUse, pagerduty_client
 
     endpoint = settings.api_endpoint
+    oauth = bool(settings.oauth_client_id)
+    name = "pagerduty.api" if oauth else "pagerduty.api_key"
+    credentials = "the OAuth token" if oauth else "the API key"
     async with pagerduty_client(settings, PagerDutyUse.CHECK, transport=transport) as pd:
+        if oauth:
+            token_result = await _check_oauth(pd)
+            yield token_result
+            if token_result.status is Status.FAIL:
+                yield _skip(name, "no usable OAuth token")
+                yield _skip("pagerduty.user_email", "no usable OAuth token")
+                return
         try:
             abilities = await pd.abilities()
         except (Unauthorized, Forbidden) as exc:
             status = "401 Unauthorized" if isinstance(exc, Unauthorized) else "403 Forbidden"
-            yield _fail(
-                "pagerduty.api_key",
-                f"PagerDuty at {endpoint} refused the API key ({status})",
-                "set [pagerduty] api_key (or TPD_PAGERDUTY_API_KEY) to a full-access REST API "
-                "key of this account and region",
+            fix = (
+                "check that [pagerduty] account_subdomain and region name the app's account"
+                if oauth
+                else "set [pagerduty] api_key (or TPD_PAGERDUTY_API_KEY) to a full-access REST "
+                "API key of this account and region"
             )
-            yield _skip("pagerduty.user_email", "the API key is refused")
+            yield _fail(name, f"PagerDuty at {endpoint} refused {credentials} ({status})", fix)
+            yield _skip("pagerduty.user_email", f"{credentials} is refused")
             return
         except TransportError as exc:
             yield _fail(
-                "pagerduty.api_key",
+                name,
                 f"cannot reach PagerDuty at {endpoint}: {exc}",
                 "check [pagerduty] api_endpoint / region and this host's network or HTTPS_PROXY",
             )
             yield _skip("pagerduty.user_email", "PagerDuty cannot be reached")
             return
         except PagerDutyError as exc:
-            yield _fail("pagerduty.api_key", f"GET /abilities at {endpoint} failed: {exc}")
-            yield _skip("pagerduty.user_email", "the API key check failed")
+            yield _fail(name, f"GET /abilities at {endpoint} failed: {exc}")
+            yield _skip("pagerduty.user_email", f"the check of {credentials} failed")
             return
         yield _ok(
-            "pagerduty.api_key",
-            f"PagerDuty at {endpoint} accepts the API key ({len(abilities)} abilities)",
+            name,
+            f"PagerDuty at {endpoint} accepts {credentials} ({len(abilities)} abilities)",
         )
         email = settings.user_email
         try:

@@ -298,19 +298,30 @@ async def _no_such_user(pd: AsyncPagerDutyClient, email: str) -> str:
 
 
 def describe_failure(exc: Exception, settings: PagerDutySettings) -> str:
-    """One line saying why PagerDuty could not answer (refused key, unreachable, ...)."""
-    from pagerduty_client import Forbidden, TransportError, Unauthorized
+    """One line saying why PagerDuty could not answer (refused credentials, unreachable, ...)."""
+    from pagerduty_client import Forbidden, OAuthError, TransportError, Unauthorized
 
+    endpoint = settings.api_endpoint
+    if isinstance(exc, OAuthError):
+        return f"PagerDuty did not issue an OAuth token: {exc}"
+    oauth = bool(settings.oauth_client_id)
     if isinstance(exc, Unauthorized):
+        if oauth:
+            return (
+                f"PagerDuty at {endpoint} refused the OAuth token (401 Unauthorized); check "
+                "[pagerduty] account_subdomain and region"
+            )
         return (
-            f"PagerDuty at {settings.api_endpoint} refused the API key (401 Unauthorized); "
+            f"PagerDuty at {endpoint} refused the API key (401 Unauthorized); "
             "check [pagerduty] api_key (or TPD_PAGERDUTY_API_KEY) and the region"
         )
     if isinstance(exc, Forbidden):
+        if oauth:
+            return f"PagerDuty at {endpoint} refused the OAuth token (403 Forbidden): {exc}"
         return (
-            f"PagerDuty at {settings.api_endpoint} does not let this API key read users, "
+            f"PagerDuty at {endpoint} does not let this API key read users, "
             "services and on-calls (403 Forbidden)"
         )
     if isinstance(exc, TransportError):
-        return f"cannot reach PagerDuty at {settings.api_endpoint}: {exc}"
-    return f"PagerDuty at {settings.api_endpoint}: {exc}"
+        return f"cannot reach PagerDuty at {endpoint}: {exc}"
+    return f"PagerDuty at {endpoint}: {exc}"

@@ -11,6 +11,11 @@ sleeping.
 Every test runs twice, once with tpd pointed at the Auth Service and once at a fake Teleport
 Proxy (TLS routing) in front of it (`teleport_address`); `--teleport-route auth|proxy` picks one
 way. A test marked `own_teleport_address` chooses its own address and runs once.
+
+A test marked `paging_modes` also runs once per `[pagerduty.auto_approval] page_when_approved`
+(the `page_when_approved` fixture, which `start_tpd` writes into the config it generates);
+`--page-when-approved false` runs the whole suite with `false` (`true`: with the default;
+`both`: every test both ways).
 """
 
 from __future__ import annotations
@@ -33,11 +38,21 @@ from tests.e2e.world import (
     save_logs,
     seed_teleport,
     serve_pagerduty,
+    with_paging,
 )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run every test that starts tpd once per route chosen by `--teleport-route`."""
+    """Run every test that starts tpd once per route chosen by `--teleport-route`, and once
+    per paging mode chosen by `--page-when-approved`."""
+    if "page_when_approved" in metafunc.fixturenames:
+        chosen_mode = metafunc.config.getoption("--page-when-approved")
+        if chosen_mode == "auto":
+            marked = metafunc.definition.get_closest_marker("paging_modes") is not None
+            chosen_mode = "both" if marked else "true"
+        modes = [True, False] if chosen_mode == "both" else [chosen_mode == "true"]
+        ids = ["page-when-approved" if mode else "approve-first" for mode in modes]
+        metafunc.parametrize("page_when_approved", modes, indirect=True, ids=ids)
     if "teleport_address" not in metafunc.fixturenames:
         return
     if metafunc.definition.get_closest_marker("own_teleport_address") is not None:
@@ -45,6 +60,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     chosen = metafunc.config.getoption("--teleport-route")
     routes = ["auth", "proxy"] if chosen == "both" else [chosen]
     metafunc.parametrize("teleport_address", routes, indirect=True)
+
+
+@pytest.fixture
+def page_when_approved(request: pytest.FixtureRequest) -> bool:
+    """The tpd under test's `[pagerduty.auto_approval] page_when_approved`: the test's
+    parameter (see `pytest_generate_tests`)."""
+    return bool(getattr(request, "param", True))
 
 
 @pytest.fixture
@@ -100,8 +122,10 @@ async def start_tpd(
     identity_path: Path,
     pagerduty: PagerDutyWorld,
     tmp_path: Path,
+    page_when_approved: bool,
 ) -> AsyncIterator[StartTpd]:
-    """`await start_tpd(extra="...", wait_ready=True, args=(), **config_overrides)`."""
+    """`await start_tpd(extra="...", wait_ready=True, args=(), **config_overrides)`; the
+    generated config has the test's `page_when_approved` (a whole `config=` is taken as is)."""
     processes: list[TpdProcess] = []
 
     async def start(
@@ -119,6 +143,7 @@ async def start_tpd(
                 "pagerduty_url": pagerduty.url,
             }
             options.update(overrides)
+            options["extra"] = with_paging(options.get("extra", ""), page_when_approved)
             text = config_text(**options)
         path = tmp_path / f"tpd-{len(processes)}.toml"
         path.write_text(text)

@@ -162,13 +162,20 @@ async def wait_for_requests(
 
 
 @pytest.mark.slow
+@pytest.mark.paging_modes
 async def test_pagerduty_failing_at_random_during_a_burst_pages_notes_and_resolves_exactly_once(
-    start_tpd: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+    start_tpd: StartTpd,
+    fake_auth: FakeAuthServer,
+    pagerduty: PagerDutyWorld,
+    seed: int,
+    page_when_approved: bool,
 ) -> None:
     put_on_call(pagerduty)
     # Room for one attempt that times out plus its retries within one handling.
     tpd = await start_tpd(extra='[tpd]\nhandler_timeout = "25s"\n')
-    burst = Burst(fake_auth, pagerduty, seed=seed, timeout=150.0)
+    burst = Burst(
+        fake_auth, pagerduty, seed=seed, timeout=150.0, page_when_approved=page_when_approved
+    )
     used: list[str] = []
     await run_through_chaos(
         burst,
@@ -259,13 +266,25 @@ async def wait_for_refusals(
 
 
 @pytest.mark.slow
+@pytest.mark.paging_modes
 async def test_the_auth_service_dropping_and_refusing_calls_during_a_burst_loses_nothing(
-    start_tpd: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+    start_tpd: StartTpd,
+    fake_auth: FakeAuthServer,
+    pagerduty: PagerDutyWorld,
+    seed: int,
+    page_when_approved: bool,
 ) -> None:
     put_on_call(pagerduty)
     tpd = await start_tpd()
     # More on-call requests than usual: they are the ones SubmitAccessReview is called for.
-    burst = Burst(fake_auth, pagerduty, seed=seed, kinds=(*BURST_KINDS, "on-call"), timeout=150.0)
+    burst = Burst(
+        fake_auth,
+        pagerduty,
+        seed=seed,
+        kinds=(*BURST_KINDS, "on-call"),
+        timeout=150.0,
+        page_when_approved=page_when_approved,
+    )
     used: list[str] = []
     await run_through_chaos(
         burst,
@@ -295,8 +314,13 @@ async def test_the_auth_service_dropping_and_refusing_calls_during_a_burst_loses
 
 
 @pytest.mark.slow
+@pytest.mark.paging_modes
 async def test_kill_9_at_random_moments_during_a_burst_duplicates_and_loses_nothing(
-    start_tpd: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+    start_tpd: StartTpd,
+    fake_auth: FakeAuthServer,
+    pagerduty: PagerDutyWorld,
+    seed: int,
+    page_when_approved: bool,
 ) -> None:
     put_on_call(pagerduty)
     # A short handler timeout: a resolution or note claimed by a killed process is finished
@@ -307,7 +331,9 @@ async def test_kill_9_at_random_moments_during_a_burst_duplicates_and_loses_noth
     pagerduty.fake.faults.delay = 0.3
     rng = random.Random(seed + 1)
     tpd = await start_tpd(extra=tuning)
-    burst = Burst(fake_auth, pagerduty, seed=seed, timeout=150.0)
+    burst = Burst(
+        fake_auth, pagerduty, seed=seed, timeout=150.0, page_when_approved=page_when_approved
+    )
     driving = asyncio.create_task(burst.run(40, over=6.0))
     kills = 0
     try:

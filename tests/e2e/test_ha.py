@@ -17,10 +17,12 @@ import random
 
 import pytest
 
+from teleport_access import RequestState
 from teleport_access.testing import FakeAuthServer
 from tests.e2e.world import (
     ON_CALL_REQUESTER,
     PLUGIN_USER,
+    REQUESTER_AUTO,
     REQUESTER_OSS,
     Burst,
     PagerDutyWorld,
@@ -52,12 +54,17 @@ def compare_failures(auth: FakeAuthServer) -> int:
     )
 
 
+@pytest.mark.paging_modes
 async def test_two_replicas_handle_a_burst_with_concurrent_reviews_exactly_once(
-    start_tpd: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+    start_tpd: StartTpd,
+    fake_auth: FakeAuthServer,
+    pagerduty: PagerDutyWorld,
+    seed: int,
+    page_when_approved: bool,
 ) -> None:
     put_on_call(pagerduty)
     first, second = await asyncio.gather(start_tpd(extra=TUNING), start_tpd(extra=TUNING))
-    burst = Burst(fake_auth, pagerduty, seed=seed)
+    burst = Burst(fake_auth, pagerduty, seed=seed, page_when_approved=page_when_approved)
 
     await burst.run(30, over=3.0)
     await burst.assert_ends_exactly()
@@ -71,15 +78,20 @@ async def test_two_replicas_handle_a_burst_with_concurrent_reviews_exactly_once(
 
 
 @pytest.mark.slow
+@pytest.mark.paging_modes
 async def test_a_replica_killed_mid_burst_leaves_the_other_to_finish_everything_once(
-    start_tpd: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+    start_tpd: StartTpd,
+    fake_auth: FakeAuthServer,
+    pagerduty: PagerDutyWorld,
+    seed: int,
+    page_when_approved: bool,
 ) -> None:
     put_on_call(pagerduty)
     # PagerDuty answers a little slowly (after doing the work), so the kill lands in the middle
     # of PagerDuty calls as well as between them.
     pagerduty.fake.faults.delay = 0.3
     doomed, survivor = await asyncio.gather(start_tpd(extra=TUNING), start_tpd(extra=TUNING))
-    burst = Burst(fake_auth, pagerduty, seed=seed)
+    burst = Burst(fake_auth, pagerduty, seed=seed, page_when_approved=page_when_approved)
     driving = asyncio.create_task(burst.run(40, over=5.0))
     try:
         await asyncio.sleep(random.Random(seed + 1).uniform(1.0, 4.0))
@@ -95,32 +107,45 @@ async def test_a_replica_killed_mid_burst_leaves_the_other_to_finish_everything_
     assert survivor.returncode is None
 
 
+@pytest.mark.paging_modes
 async def test_two_replicas_started_together_catch_up_on_existing_requests_once(
-    start_tpd: StartTpd, fake_auth: FakeAuthServer, pagerduty: PagerDutyWorld, seed: int
+    start_tpd: StartTpd,
+    fake_auth: FakeAuthServer,
+    pagerduty: PagerDutyWorld,
+    seed: int,
+    page_when_approved: bool,
 ) -> None:
     put_on_call(pagerduty)
     rng = random.Random(seed)
     waiting = [
         fake_auth.create_request(
-            rng.choice((REQUESTER_OSS, ON_CALL_REQUESTER)),
+            rng.choice((REQUESTER_OSS, ON_CALL_REQUESTER, REQUESTER_AUTO)),
             ["editor"],
             reason=f"before any replica ran {index}",
         )
         for index in range(15)
     ]
+    # Approved by the plugin's review alone: paged only with page_when_approved = true.
+    approved_alone = {r.id for r in waiting if r.user == REQUESTER_AUTO}
+    paged = [r for r in waiting if page_when_approved or r.id not in approved_alone]
 
     first, second = await asyncio.gather(start_tpd(extra=TUNING), start_tpd(extra=TUNING))
     await asyncio.gather(first.wait_for_log("Caught up"), second.wait_for_log("Caught up"))
     for request in waiting:
-        await pagerduty.wait_for_incident(request.id)
-        if request.user == ON_CALL_REQUESTER:
+        if request.user in (ON_CALL_REQUESTER, REQUESTER_AUTO):
             await fake_auth.wait_for_review(request.id, PLUGIN_USER, timeout=30.0)
+    for request in paged:
+        await pagerduty.wait_for_incident(request.id)
     await Burst(fake_auth, pagerduty, seed=seed).quiesce()
     by_key = collections.Counter(incident.incident_key for incident in pagerduty.fake.incidents)
     assert all(count == 1 for count in by_key.values()), by_key
-    assert len(by_key) == len(waiting)
+    assert sorted(by_key) == sorted(f"teleport-access-request/{r.id}" for r in paged)
     for request in waiting:
         after = fake_auth.get_request(request.id)
         assert after is not None
         approvals = [review for review in after.reviews if review.author == PLUGIN_USER]
-        assert len(approvals) == (1 if request.user == ON_CALL_REQUESTER else 0)
+        on_call = request.user in (ON_CALL_REQUESTER, REQUESTER_AUTO)
+        assert len(approvals) == (1 if on_call else 0)
+        assert after.state is (
+            RequestState.APPROVED if request.id in approved_alone else RequestState.PENDING
+        )

@@ -88,6 +88,7 @@ async def test_no_secret_reaches_the_output_at_debug_level(
     fake_auth: FakeAuthServer,
     pagerduty: PagerDutyWorld,
     identity_path: Path,
+    page_when_approved: bool,
 ) -> None:
     tpd = await start_tpd(args=("-d",), log_format="text", severity="info")
     await tpd.wait_for_text("DEBUG logging enabled")
@@ -95,9 +96,14 @@ async def test_no_secret_reaches_the_output_at_debug_level(
     pagerduty.fake.add_on_call(user, pagerduty.policies["escalation_policy-1"])
     request = fake_auth.create_request(REQUESTER_OSS, ["editor"], reason="because of")
     await fake_auth.wait_for_state(request.id, RequestState.APPROVED, timeout=TIMEOUT)
-    incident = await pagerduty.wait_for_incident(request.id)
-    await pagerduty.wait_for_status(incident.id, "resolved")
+    if page_when_approved:
+        incident = await pagerduty.wait_for_incident(request.id)
+        await pagerduty.wait_for_status(incident.id, "resolved")
     assert await tpd.stop() == 0
+    if not page_when_approved:
+        assert pagerduty.incidents_for(request.id) == []
+        assert fake_auth.plugin_data(request.id, "pagerduty") is None
+        assert "Not paging: the request is approved" in tpd.output
 
     output = tpd.output
     assert "PagerDuty GET /services" in output  # debug lines were written

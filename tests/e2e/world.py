@@ -45,6 +45,9 @@ PLUGIN_USER = "plugin"
 REQUESTER_OSS = "requester-oss@example.com"
 REQUESTER_1 = "requester1@example.com"
 REQUESTER_2 = "requester2@example.com"
+#: An OSS requester (one approval decides) whom bursts put on call: the plugin's own review
+#: approves their requests.
+REQUESTER_AUTO = "requester-auto@example.com"
 REVIEWER_1 = "reviewer1@example.com"
 REVIEWER_2 = "reviewer2@example.com"
 BOT_EMAIL = "bot@example.com"
@@ -94,7 +97,8 @@ def seed_teleport(auth: FakeAuthServer) -> None:
         )
     )
     auth.add_role(Role(name="access-plugin"))
-    auth.add_user(User(name=REQUESTER_OSS, roles=("oss-requester",)))
+    for name in (REQUESTER_OSS, REQUESTER_AUTO):
+        auth.add_user(User(name=name, roles=("oss-requester",)))
     for name in (REQUESTER_1, REQUESTER_2):
         auth.add_user(User(name=name, roles=("advanced-requester",)))
     for name in (REVIEWER_1, REVIEWER_2):
@@ -201,11 +205,12 @@ def config_text(
     extra: str = "",
     log_format: str = "json",
     severity: str = "debug",
+    pagerduty_extra: str = "",
 ) -> str:
     return (
         f'[teleport]\naddr = "{teleport_address}"\nidentity = "{identity}"\n\n'
         f'[pagerduty]\napi_key = "{api_key}"\nuser_email = "{BOT_EMAIL}"\n'
-        f'api_endpoint = "{pagerduty_url}"\n\n'
+        f'api_endpoint = "{pagerduty_url}"\n{pagerduty_extra}\n'
         f'[log]\noutput = "stderr"\nseverity = "{severity}"\nformat = "{log_format}"\n\n'
         f"{extra}"
     )
@@ -371,6 +376,8 @@ def plugin_data_has(key: str) -> Callable[[Mapping[str, str]], bool]:
 #: - "reviews-at-once": requester 1; two approving reviews submitted back to back.
 #: - "admin-denied": requester 1; one approving review, then an admin denies it.
 #: - "on-call": the on-call requester 2: the plugin approves, a reviewer's approval completes it.
+#: - "auto-approved": the on-call OSS requester: the plugin's approval alone decides it; with
+#:   `page_when_approved = false` it never gets an incident.
 #: - "deleted": the OSS requester; deleted (as expiry does) while pending.
 BURST_KINDS = (
     "approved-by-review",
@@ -379,9 +386,10 @@ BURST_KINDS = (
     "reviews-at-once",
     "admin-denied",
     "on-call",
+    "auto-approved",
     "deleted",
 )
-#: The burst's on-call requester (see `put_on_call`).
+#: The burst's on-call requester who needs a second approval (see `put_on_call`).
 ON_CALL_REQUESTER = REQUESTER_2
 _REQUESTER_BY_KIND = {
     "approved-by-review": REQUESTER_OSS,
@@ -390,8 +398,11 @@ _REQUESTER_BY_KIND = {
     "reviews-at-once": REQUESTER_1,
     "admin-denied": REQUESTER_1,
     "on-call": ON_CALL_REQUESTER,
+    "auto-approved": REQUESTER_AUTO,
     "deleted": REQUESTER_OSS,
 }
+#: The kinds whose requests the plugin's review approves (each gets one approval by it).
+_PLUGIN_APPROVES = ("on-call", "auto-approved")
 
 
 def choose_seed(variable: str = "TPD_FAULT_SEED") -> int:
@@ -405,16 +416,30 @@ def choose_seed(variable: str = "TPD_FAULT_SEED") -> int:
 @contextlib.asynccontextmanager
 async def serve_pagerduty(*, seed: int | None = 0) -> AsyncIterator[PagerDutyWorld]:
     """The suite's fake PagerDuty, its random failures seeded with `seed`, served on loopback."""
-    fake = FakePagerDuty(api_key=API_KEY, seed=seed)
+    fake = FakePagerDuty(strict=True, api_key=API_KEY, seed=seed)
     services, policies = seed_pagerduty(fake)
     async with fake.serve() as url:
         yield PagerDutyWorld(fake=fake, url=url, services=services, policies=policies)
 
 
-def put_on_call(pagerduty: PagerDutyWorld, email: str = ON_CALL_REQUESTER) -> None:
-    """Make `email` a PagerDuty user on call (first tier) for the annotated "Service 1"."""
-    user = pagerduty.fake.add_user("On Call Requester", email)
-    pagerduty.fake.add_on_call(user, pagerduty.policies["escalation_policy-1"])
+def put_on_call(pagerduty: PagerDutyWorld, *emails: str) -> None:
+    """Make each of `emails` (by default the bursts' two on-call requesters) a PagerDuty user
+    on call (first tier) for the annotated "Service 1"."""
+    for email in emails or (ON_CALL_REQUESTER, REQUESTER_AUTO):
+        user = pagerduty.fake.add_user(f"On Call {email.split('@')[0]}", email)
+        pagerduty.fake.add_on_call(user, pagerduty.policies["escalation_policy-1"])
+
+
+def with_paging(extra: str, page_when_approved: bool) -> str:
+    """`extra` (config text) with `page_when_approved` set: unchanged for the default (`true`);
+    for `false`, the key goes into the `[pagerduty.auto_approval]` table `extra` has, or a new
+    one (TOML allows a table header once)."""
+    if page_when_approved:
+        return extra
+    header = "[pagerduty.auto_approval]\n"
+    if header in extra:
+        return extra.replace(header, f"{header}page_when_approved = false\n", 1)
+    return f"{extra.rstrip()}\n\n{header}page_when_approved = false\n".lstrip()
 
 
 @attrs.define
@@ -466,8 +491,12 @@ class Burst:
         seed: int,
         kinds: Sequence[str] = BURST_KINDS,
         timeout: float = 120.0,
+        page_when_approved: bool = True,
     ) -> None:
         self.auth = auth
+        #: The tpd under test's `[pagerduty.auto_approval] page_when_approved`: whether a
+        #: request the plugin approves must still have its incident.
+        self.page_when_approved = page_when_approved
         self.pagerduty = pagerduty
         self.seed = seed
         self.rng = random.Random(seed)
@@ -507,6 +536,11 @@ class Burst:
     async def _drive(self, tracked: Tracked, index: int, pause: float) -> None:
         auth, request_id = self.auth, tracked.request_id
         approve, deny = RequestState.APPROVED, RequestState.DENIED
+        if tracked.kind == "auto-approved":
+            # Nobody else acts: the plugin's review approves it (paged or not, by the mode).
+            await auth.wait_for_state(request_id, approve, timeout=self.timeout)
+            tracked.final = auth.get_request(request_id)
+            return
         if tracked.kind == "two-reviews":
             auth.submit_review(request_id, REVIEWER_1, approve, reason=f"first look {index}")
         await self.pagerduty.wait_for_incident(request_id, timeout=self.timeout)
@@ -548,6 +582,17 @@ class Burst:
                 out.append(f"{name}: not driven to its end")
                 continue
             found = by_key.get(f"teleport-access-request/{tracked.request_id}", [])
+            approvals = sum(review.author == PLUGIN_USER for review in tracked.final.reviews)
+            if approvals != (1 if tracked.kind in _PLUGIN_APPROVES else 0):
+                out.append(f"{name}: {approvals} approving review(s) by the plugin")
+            if tracked.kind == "auto-approved" and not self.page_when_approved:
+                # Approved by the plugin before any page: no incident, and no plugin data.
+                data = self.auth.plugin_data(tracked.request_id, "pagerduty")
+                if found:
+                    out.append(f"{name}: {len(found)} incidents though tpd approved it")
+                if data:
+                    out.append(f"{name}: plugin data {data!r} though nothing was paged")
+                continue
             if len(found) != 1:
                 out.append(f"{name}: {len(found)} incidents")
                 continue
@@ -569,9 +614,6 @@ class Burst:
                 out.append(f"{name}: plugin data resolution {data.get('resolution')!r}")
             if int(data.get("reviews_count") or 0) != len(tracked.final.reviews):
                 out.append(f"{name}: plugin data reviews_count {data.get('reviews_count')!r}")
-            approvals = sum(review.author == PLUGIN_USER for review in tracked.final.reviews)
-            if approvals != (1 if tracked.kind == "on-call" else 0):
-                out.append(f"{name}: {approvals} approving review(s) by the plugin")
         return out
 
     async def wait_settled(self, *, timeout: float = 120.0) -> None:
@@ -609,7 +651,9 @@ class Burst:
         self.assert_exact()
 
     def assert_exact(self) -> None:
-        """Every request: one incident, resolved; every note exactly once; plugin data right."""
+        """Every request: one incident, resolved (none for one tpd approved when
+        `page_when_approved` is false); every note exactly once; plugin data right; the
+        plugin's approval exactly where its requester is on call."""
         found = self.problems()
         assert not found, self.report(found, "wrong outcome")
 

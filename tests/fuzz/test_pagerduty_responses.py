@@ -224,7 +224,7 @@ def test_the_fuzzed_operations_succeed_against_well_formed_answers(name: str) ->
     """A sanity check of the harness: with the fake's real answers, no operation fails."""
     from pagerduty_client.testing import FakePagerDuty
 
-    fake = FakePagerDuty(api_key="fuzz-api-key")
+    fake = FakePagerDuty(strict=True, api_key="fuzz-api-key")
     fake.add_user("Bot", "bot@example.com")
     alice = fake.add_user("Alice", "alice@example.com", id="PUSER01")
     policy = fake.add_escalation_policy("Ops", rules=[[alice]], id="PPOL001")

@@ -1,7 +1,9 @@
-"""Shared fixtures: a fake PagerDuty on a manual clock, and clients wired to it in-process.
+"""Shared fixtures: a strict fake PagerDuty on a manual clock, and clients wired to it in-process.
 
-Every test that uses `fake` also checks, at teardown, that no request the client sent and no
-answer the fake gave departed from PagerDuty's OpenAPI document (when the document is present).
+The fake is strict: a request that departs from PagerDuty's OpenAPI document is refused (400),
+so our client's drift fails the test that caused it. Every test that uses `fake` also checks, at
+teardown, that no request the client sent and no answer the fake gave departed from the
+document (when the document is present).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def fake(clock: FakeClock) -> Iterator[FakePagerDuty]:
-    fake = FakePagerDuty(api_key=API_KEY, clock=clock.monotonic, now=clock.now)
+    fake = FakePagerDuty(api_key=API_KEY, strict=True, clock=clock.monotonic, now=clock.now)
     fake.add_user("Access Bot", BOT_EMAIL)
     yield fake
     fake.assert_no_violations()

@@ -43,6 +43,19 @@ def test_pagination_and_format_errors_derive_from_the_base() -> None:
     assert issubclass(pd.UnexpectedResponse, pd.PagerDutyError)
 
 
+def test_oauth_refusals_are_api_errors_with_one_class_per_rfc_6749_code() -> None:
+    for cls in (
+        pd.InvalidClient,
+        pd.InvalidScope,
+        pd.InvalidGrant,
+        pd.UnauthorizedClient,
+        pd.UnsupportedGrantType,
+        pd.InvalidTokenRequest,
+    ):
+        assert issubclass(cls, pd.OAuthError)
+    assert issubclass(pd.OAuthError, pd.APIError)
+
+
 def test_an_error_prints_its_message() -> None:
     error = pd.NotFound("GET /users/{id}: HTTP 404", status=404)
     assert str(error) == "GET /users/{id}: HTTP 404"
@@ -59,13 +72,20 @@ def test_the_client_package_exports_exactly_its_public_api() -> None:
         "PaginationLimitError", "PaymentRequired", "RateLimited", "Reference", "RequestTimeout",
         "RetryPolicy", "ServerError", "Service", "TransportError", "TransportTimeout",
         "USER_AGENT", "Unauthorized", "UnexpectedResponse", "User", "__version__",
+        # Scoped OAuth
+        "AccessToken", "AsyncOAuthTokenProvider", "CLIENT_OPERATIONS", "CLIENT_SCOPES",
+        "DEFAULT_TOKEN_URL", "InvalidClient", "InvalidGrant", "InvalidScope",
+        "InvalidTokenRequest", "OAuthError", "OAuthTokenProvider", "UnauthorizedClient",
+        "UnsupportedGrantType", "account_scope", "is_operation_limited", "required_scope",
+        "required_scopes",
     }  # fmt: skip
 
 
 def test_the_testing_package_exports_exactly_its_public_api() -> None:
     assert pd_testing.__all__ == sorted(pd_testing.__all__)
     assert set(pd_testing.__all__) == {
-        "ERRATA", "FakeClock", "FakePagerDuty", "Faults", "NewNote", "OpenAPIDocument",
+        "DEFECTS", "ERRATA", "FakeClock", "FakePagerDuty", "Faults", "NewNote", "OAuthApp",
+        "OpenAPIDocument",
         "RecordedRequest", "Violation",
     }  # fmt: skip
     for name in pd_testing.__all__:

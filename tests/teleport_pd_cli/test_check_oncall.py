@@ -26,7 +26,7 @@ NOTIFICATIONS = "Teleport Access Request Notifications"
 
 @pytest.fixture(scope="module")
 def fake() -> FakePagerDuty:
-    fake = FakePagerDuty(api_key=API_KEY)
+    fake = FakePagerDuty(strict=True, api_key=API_KEY)
     fake.add_user("Access Bot", "bot@example.com", role="admin")
     alice = fake.add_user("Alice On-Call", "alice@example.com")
     bob = fake.add_user("Bob Backup", "bob@example.com")

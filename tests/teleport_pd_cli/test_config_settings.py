@@ -50,8 +50,21 @@ def test_keys_belong_to_the_table_that_lists_them() -> None:
         assert all(spec.table == table.name for spec in table.keys)
 
 
+def test_every_secret_key_is_redacted_from_the_logs() -> None:
+    from teleport_pd_cli.config import Config, PagerDutySettings
+
+    values = {spec.name: f"secret-{spec.name}" for spec in schema.all_keys() if spec.secret}
+    config = Config(
+        pagerduty=PagerDutySettings(user_email="bot@example.com", **values)  # type: ignore[arg-type]
+    )
+    assert sorted(config.secrets()) == sorted(values.values())
+
+
 def test_secrets_are_marked() -> None:
-    assert [spec.full_name for spec in schema.all_keys() if spec.secret] == ["pagerduty.api_key"]
+    assert [spec.full_name for spec in schema.all_keys() if spec.secret] == [
+        "pagerduty.api_key",
+        "pagerduty.oauth_client_secret",
+    ]
 
 
 def test_key_lookup_finds_nested_tables() -> None:

@@ -62,7 +62,7 @@ class Setup:
 
 @pytest.fixture
 async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
-    fake = FakePagerDuty(api_key=API_KEY)
+    fake = FakePagerDuty(strict=True, api_key=API_KEY)
     services, policies = seed_pagerduty(fake)
     async with FakeAuthServer() as auth, fake.serve() as url:
         seed_teleport(auth)

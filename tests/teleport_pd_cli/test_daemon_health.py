@@ -145,7 +145,7 @@ async def test_a_hanging_check_is_cut_off_by_its_time_limit() -> None:
 
 async def test_a_successful_check_makes_pagerduty_reachable_again() -> None:
     clock = FakeClock()
-    fake = FakePagerDuty(clock=clock.monotonic, now=clock.now)
+    fake = FakePagerDuty(strict=True, clock=clock.monotonic, now=clock.now)
     daemon = ready_daemon()
     daemon.emit(attempt(503))
     async with fake.client(
@@ -158,7 +158,7 @@ async def test_a_successful_check_makes_pagerduty_reachable_again() -> None:
 async def test_a_refused_api_key_is_never_shown_in_readiness() -> None:
     secret = "u+sEcReT-KeY-0987654321"
     clock = FakeClock()
-    fake = FakePagerDuty(api_key="the-right-key", clock=clock.monotonic, now=clock.now)
+    fake = FakePagerDuty(strict=True, api_key="the-right-key", clock=clock.monotonic, now=clock.now)
     daemon = ready_daemon()
     async with fake.client(api_key=secret, clock=clock.monotonic, sleep=clock.sleep) as pd:
         await daemon.health.check_pagerduty(pd.abilities)

@@ -136,7 +136,7 @@ async def test_the_oldest_entries_go_first_beyond_max_entries() -> None:
 
 
 async def test_a_burst_of_service_lookups_makes_one_pagerduty_call() -> None:
-    fake = FakePagerDuty()
+    fake = FakePagerDuty(strict=True)
     policy = fake.add_escalation_policy("Ops")
     fake.add_service("Payments", policy)
     async with fake.client() as pagerduty:
@@ -150,7 +150,7 @@ async def test_a_burst_of_service_lookups_makes_one_pagerduty_call() -> None:
 
 
 async def test_an_unknown_user_is_looked_up_once_within_the_negative_ttl() -> None:
-    fake = FakePagerDuty()
+    fake = FakePagerDuty(strict=True)
     clock = Clock()
     async with fake.client() as pagerduty:
         lookups = Lookups(pagerduty, auth=None, ttl=300, clock=clock)  # type: ignore[arg-type]

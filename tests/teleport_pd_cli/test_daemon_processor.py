@@ -25,6 +25,7 @@ from teleport_access import (
     User,
 )
 from teleport_access.testing import FakeAuthServer
+from teleport_pd_cli.config import AutoApprovalSettings
 from teleport_pd_cli.daemon._lookups import Lookups
 from teleport_pd_cli.daemon._processor import Processor
 from teleport_pd_cli.daemon.events import ApprovalOutcome, DaemonEvent, Observer
@@ -114,7 +115,7 @@ class World:
 
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    pd = FakePagerDuty()
+    pd = FakePagerDuty(strict=True)
     _, policies = seed_pagerduty(pd)
     fake_clock = FakeClock()
     clock = Clock()
@@ -567,3 +568,83 @@ async def test_an_approval_teleport_will_refuse_is_explained_and_not_retried(
     after = world.auth.get_request(request.id)
     assert after is not None
     assert after.reviews == ()
+
+
+# -- page_when_approved = false ---------------------------------------------------------------
+
+
+def approve_first(world: World) -> None:
+    """`[pagerduty.auto_approval] page_when_approved = false` for the world's processor."""
+    world.processor.settings = attrs.evolve(
+        world.processor.settings,
+        auto_approval=AutoApprovalSettings(page_when_approved=False),
+    )
+
+
+async def test_an_approved_on_call_request_is_not_paged_when_told_so(world: World) -> None:
+    approve_first(world)
+    user = world.pd.add_user("Test User", REQUESTER_OSS)
+    world.pd.add_on_call(user, world.policies["escalation_policy-1"])
+    request = world.auth.create_request(REQUESTER_OSS, ["editor"])
+
+    assert (await world.processor.handle(world.put(request.id))).ok
+    assert (await world.processor.handle(world.put(request.id))).ok  # the APPROVED event
+
+    after = world.auth.get_request(request.id)
+    assert after is not None
+    assert after.state is RequestState.APPROVED
+    assert world.pd.incidents == []
+    assert world.data(request.id) is None
+
+
+async def test_a_request_that_is_not_approved_is_paged_after_the_decision(world: World) -> None:
+    approve_first(world)
+    request = world.auth.create_request(REQUESTER_OSS, ["editor"])  # not on call
+
+    assert (await world.processor.handle(world.put(request.id))).ok
+
+    (incident,) = world.pd.incidents
+    oncalls = world.pd.requests_to("GET", "/users")
+    assert oncalls, "the approval was decided first"
+    assert world.pd.requests.index(oncalls[0]) < world.pd.requests.index(
+        world.pd.requests_to("POST", "/incidents")[0]
+    )
+    data = world.data(request.id)
+    assert data is not None
+    assert data.incident_id == incident.id
+
+
+async def test_an_undecided_approval_holds_the_page_until_a_re_attempt_decides(
+    world: World,
+) -> None:
+    approve_first(world)
+    user = world.pd.add_user("Test User", REQUESTER_OSS)
+    world.pd.add_on_call(user, world.policies["escalation_policy-1"])
+    request = world.auth.create_request(REQUESTER_OSS, ["editor"])
+    world.transport.refuse("GET", r"/oncalls$")
+
+    failed = await world.processor.handle(world.put(request.id))
+    assert not failed.ok
+    assert world.pd.incidents == []
+
+    world.transport.allow()
+    assert (await world.processor.handle(world.put(request.id))).ok
+    after = world.auth.get_request(request.id)
+    assert after is not None
+    assert after.state is RequestState.APPROVED
+    assert world.pd.incidents == []
+
+
+async def test_a_request_the_approval_leaves_pending_is_still_paged(world: World) -> None:
+    approve_first(world)
+    user = world.pd.add_user("Test User", REQUESTER_1)  # two approvals needed
+    world.pd.add_on_call(user, world.policies["escalation_policy-1"])
+    request = world.auth.create_request(REQUESTER_1, ["editor"])
+
+    assert (await world.processor.handle(world.put(request.id))).ok
+
+    after = world.auth.get_request(request.id)
+    assert after is not None
+    assert after.state is RequestState.PENDING
+    assert [review.author for review in after.reviews] == [PLUGIN_USER]
+    assert len(world.pd.incidents) == 1

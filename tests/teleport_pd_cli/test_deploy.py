@@ -25,6 +25,7 @@ FILES = {
     "kubernetes": "kubernetes/teleport-pagerduty.yaml",
     "helm": "helm/teleport-pagerduty-values.yaml",
     "dockerfile": "Dockerfile",
+    "grafana": "grafana/tpd-dashboard.json",
 }
 
 
@@ -58,7 +59,7 @@ def test_each_deploy_file_is_the_current_rendering(fmt: str, path: str) -> None:
     )
 
 
-@pytest.mark.parametrize("fmt", ["kubernetes", "dockerfile"])
+@pytest.mark.parametrize("fmt", ["kubernetes", "dockerfile", "grafana"])
 def test_render_config_prints_the_new_formats(fmt: str) -> None:
     result = CliRunner().invoke(cli, ["render-config", "--format", fmt])
     assert result.exit_code == 0, result.output

@@ -62,7 +62,7 @@ def auth() -> Iterator[FakeAuthServer]:
 
 @pytest.fixture(scope="module")
 def pagerduty() -> Iterator[tuple[FakePagerDuty, str]]:
-    fake = FakePagerDuty(api_key=API_KEY)
+    fake = FakePagerDuty(strict=True, api_key=API_KEY)
     fake.add_user("Access Bot", "bot@example.com", role="admin")
     fake.add_user("Watcher", "watcher@example.com", role="read_only_user")
     with fake.serve_in_thread() as url:

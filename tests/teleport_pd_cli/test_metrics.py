@@ -166,7 +166,7 @@ def test_429s_and_retries_have_their_own_counters() -> None:
 
 async def test_a_client_observed_by_the_metrics_reports_its_calls_retries_and_429s() -> None:
     clock = FakeClock()
-    fake = FakePagerDuty(clock=clock.monotonic, now=clock.now)
+    fake = FakePagerDuty(strict=True, clock=clock.monotonic, now=clock.now)
     fake.add_user("Bot", BOT)
     metrics, _ = metrics_for()
     fake.fail_next(1, status=429)

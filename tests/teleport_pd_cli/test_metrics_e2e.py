@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import socket
 from collections.abc import Callable
 
 import httpx
@@ -15,24 +14,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from teleport_access.testing import FakeAuthServer
-from tests.e2e import conftest as e2e
 from tests.e2e.world import REQUESTER_OSS, TIMEOUT, PagerDutyWorld, StartTpd, TpdProcess
+from tests.teleport_pd_cli.served_metrics import free_port
 
 pytestmark = pytest.mark.slow
-
-# The e2e suite's fixtures: the fakes, the plugin identity and `start_tpd`.
-fake_auth = e2e.fake_auth
-teleport_address = e2e.teleport_address
-pagerduty = e2e.pagerduty
-identity_path = e2e.identity_path
-start_tpd = e2e.start_tpd
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def sample(text: str, name: str, **labels: str) -> float:

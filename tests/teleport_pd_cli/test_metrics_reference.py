@@ -5,25 +5,16 @@ every family once each kind of daemon event was counted."""
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 
 import attrs
-import httpx
 
 from pagerduty_client import CallAttempt, CallRetry
 from teleport_pd_cli.daemon import events
 from teleport_pd_cli.ops.metrics import Metrics
-from tests.e2e import conftest as e2e
 from tests.e2e.world import StartTpd
 from tests.teleport_pd_cli.daemon_view import FakeDaemon
-
-# The e2e suite's fixtures: the fakes, the plugin identity and `start_tpd`.
-fake_auth = e2e.fake_auth
-teleport_address = e2e.teleport_address
-pagerduty = e2e.pagerduty
-identity_path = e2e.identity_path
-start_tpd = e2e.start_tpd
+from tests.teleport_pd_cli.served_metrics import scrape_tpd_run, served_types
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
@@ -46,18 +37,6 @@ def metric_reference() -> dict[str, Documented]:
     return table
 
 
-def served_types(text: str) -> dict[str, str]:
-    """name -> type of every family in an exposition, from its `# TYPE` lines."""
-    return dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_the_reference_table_is_read() -> None:
     reference = metric_reference()
     assert reference["tpd_events_handled_total"] == Documented(
@@ -68,12 +47,7 @@ def test_the_reference_table_is_read() -> None:
 
 
 async def test_tpd_run_serves_exactly_the_documented_families(start_tpd: StartTpd) -> None:
-    port = free_port()
-    await start_tpd(extra=f'[metrics]\nlisten = "127.0.0.1:{port}"\n')
-    async with httpx.AsyncClient(timeout=10.0) as client:
-        response = await client.get(f"http://127.0.0.1:{port}/metrics")
-    assert response.status_code == 200
-    served = served_types(response.text)
+    served = served_types(await scrape_tpd_run(start_tpd))
     documented = {name: row.type for name, row in metric_reference().items()}
     assert {n: t for n, t in served.items() if n not in documented} == {}, "served, undocumented"
     assert {n: t for n, t in documented.items() if n not in served} == {}, "documented, not served"

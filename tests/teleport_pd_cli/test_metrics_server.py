@@ -269,7 +269,7 @@ async def test_serve_metrics_counts_the_daemons_events_until_closed(daemon: Fake
 
 
 async def test_serve_metrics_checks_pagerduty_with_a_client_of_its_own(daemon: FakeDaemon) -> None:
-    fake = FakePagerDuty(api_key="probe-key")
+    fake = FakePagerDuty(strict=True, api_key="probe-key")
     async with fake.serve() as url:
         settings = PagerDutySettings(api_key="probe-key", user_email="", api_endpoint=url)
         server = await serve_metrics(

@@ -323,3 +323,38 @@ def test_every_step_explains_itself() -> None:
     for event, data in events:
         for step in plan(event, data, SETTINGS):
             assert step.why
+
+
+# -- page_when_approved = false ---------------------------------------------------------------
+
+APPROVE_FIRST = PolicySettings(auto_approval=AutoApprovalSettings(page_when_approved=False))
+
+
+def test_by_default_the_incident_comes_before_the_approval() -> None:
+    steps = plan(put(PENDING), None, SETTINGS)
+    assert [type(step) for step in steps] == [EnsureIncident, ConsiderApproval]
+    assert isinstance(steps[0], EnsureIncident)
+    assert not steps[0].unless_approved
+
+
+def test_when_told_the_approval_comes_first_and_the_incident_only_unless_approved() -> None:
+    steps = plan(put(PENDING), None, APPROVE_FIRST)
+    assert [type(step) for step in steps] == [ConsiderApproval, EnsureIncident]
+    assert isinstance(steps[1], EnsureIncident)
+    assert steps[1].unless_approved
+
+
+def test_without_a_possible_approval_the_incident_is_opened_as_usual() -> None:
+    no_services = attrs.evolve(
+        PENDING, system_annotations={"pagerduty_notify_service": ["Teleport Notifications"]}
+    )
+    steps = plan(put(no_services), None, APPROVE_FIRST)
+    assert isinstance(steps[0], EnsureIncident)
+    assert not steps[0].unless_approved
+    assert isinstance(steps[-1], Skip)
+
+
+def test_once_the_incident_exists_the_order_is_the_usual_one() -> None:
+    reviewed = attrs.evolve(PENDING, reviews=(review("reviewer1@example.com"),))
+    steps = plan(put(reviewed), INCIDENT, APPROVE_FIRST)
+    assert [type(step) for step in steps] == [PostReviewNotes, ConsiderApproval]

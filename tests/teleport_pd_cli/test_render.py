@@ -84,14 +84,35 @@ def test_the_rendered_values_are_exactly_the_defaults() -> None:
     assert rendered.daemon == minimal.daemon
 
 
+OAUTH_KEYS = {"oauth_client_id", "oauth_client_secret", "account_subdomain", "oauth_token_url"}
+OAUTH_KEYS |= {"oauth_scopes"}
+
+
 def test_uncommenting_the_optional_keys_gives_a_valid_config() -> None:
     optional = {s.name for s in schema.all_keys() if s.commented} - {"api_endpoint", "auth_server"}
+    optional -= OAUTH_KEYS  # the alternative to api_key: see the next test
     text = uncomment(fill(render_toml(), identity=""), optional)
     config, warnings = parse_config(text, environ={})
     assert warnings == []
     assert config.teleport.credentials == "tls"
     assert config.pagerduty.api_endpoint == "https://api.eu.pagerduty.com"
     assert config.metrics.listen == "127.0.0.1:9090"
+
+
+def test_uncommenting_the_oauth_keys_instead_of_the_api_key_gives_an_oauth_config(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret-value\n")
+    text = fill(render_toml()).replace('api_key = "u+Xa7sFkq9PZ3vYdG2hN"', 'api_key = ""', 1)
+    text = uncomment(text, OAUTH_KEYS).replace(
+        "/var/lib/teleport/plugins/pagerduty/oauth_client_secret", str(secret)
+    )
+    config, warnings = parse_config(text, environ={})
+    assert warnings == []
+    settings = config.pagerduty
+    assert (settings.oauth_client_secret, settings.account_subdomain) == ("s3cret-value", "acme")
+    assert "incidents.write" in settings.oauth_scopes
 
 
 def test_uncommenting_api_endpoint_alone_gives_a_valid_config() -> None:
@@ -102,7 +123,8 @@ def test_uncommenting_api_endpoint_alone_gives_a_valid_config() -> None:
 
 def test_the_rendered_config_explains_required_keys_and_environment_variables() -> None:
     text = " ".join(line[2:] for line in render_toml().splitlines() if line.startswith("# "))
-    assert "Required. Environment variable TPD_PAGERDUTY_API_KEY overrides it." in text
+    assert "Required. Environment variable TPD_PAGERDUTY_USER_EMAIL overrides it." in text
+    assert "Environment variable TPD_PAGERDUTY_API_KEY overrides it." in text
     assert "tpd extension (the Go plugin ignores this table)" in text
 
 

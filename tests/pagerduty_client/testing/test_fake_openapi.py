@@ -9,7 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pagerduty_client.testing import ERRATA, FakeClock, FakePagerDuty, OpenAPIDocument, _openapi
+from pagerduty_client.testing import (
+    DEFECTS,
+    ERRATA,
+    FakeClock,
+    FakePagerDuty,
+    OpenAPIDocument,
+    _openapi,
+)
 from tests.pagerduty_client.conftest import World
 from tests.pagerduty_client.testing.conftest import HEADERS, WRITE_HEADERS
 
@@ -29,7 +36,7 @@ def test_the_test_suite_runs_with_validation_on(fake: FakePagerDuty) -> None:
 
 
 @needs_document
-def test_a_request_missing_a_required_field_is_rejected_naming_it(
+def test_a_strict_fake_rejects_a_request_missing_a_required_field_naming_it(
     raw: httpx.Client, fake: FakePagerDuty, world: World
 ) -> None:
     body = {"incident": {"title": "t", "service": {"id": world.payments.id,
@@ -86,7 +93,31 @@ def test_undeclared_query_parameters_and_bad_enum_values_are_violations(
 def test_missing_required_headers_are_violations(document: OpenAPIDocument) -> None:
     assert document.check_request("GET", "/abilities", [], {}, b"") == [
         "GET /abilities (listAbilities): required header Accept is missing",
-        "GET /abilities (listAbilities): required header Content-Type is missing",
+    ]
+    body = b'{"note": {"content": "x"}}'
+    assert document.check_request("POST", "/incidents/P1/notes", [], {"From": "a@b"}, body) == [
+        "POST /incidents/{id}/notes (createIncidentNote): required header Accept is missing",
+        "POST /incidents/{id}/notes (createIncidentNote): required header Content-Type is missing",
+    ]
+
+
+@needs_document
+def test_a_request_without_a_body_needs_no_content_type_whatever_the_document_says(
+    document: OpenAPIDocument,
+) -> None:
+    accept_only = {"Accept": HEADERS["Accept"]}
+    assert document.check_request("GET", "/services", [("limit", "100")], accept_only, b"") == []
+
+
+@needs_document
+def test_the_notes_listing_takes_the_classic_pagination_parameters(
+    document: OpenAPIDocument,
+) -> None:
+    query = [("limit", "100"), ("offset", "0"), ("total", "false")]
+    assert document.check_request("GET", "/incidents/P1/notes", query, HEADERS, b"") == []
+    bad = document.check_request("GET", "/incidents/P1/notes", [("limit", "x")], HEADERS, b"")
+    assert bad == [
+        "GET /incidents/{id}/notes (listIncidentNotes): query parameter limit='x': not an integer"
     ]
 
 
@@ -112,10 +143,10 @@ def test_any_error_status_may_use_pagerdutys_generic_error_shape(
 
 
 @needs_document
-def test_record_mode_records_a_violation_but_answers_normally(
+def test_by_default_the_fake_records_a_violation_but_answers_as_pagerduty_would(
     clock: FakeClock, world: World
 ) -> None:
-    fake = FakePagerDuty(validation="record", clock=clock.monotonic, now=clock.now)
+    fake = FakePagerDuty(clock=clock.monotonic, now=clock.now)
     with httpx.Client(
         base_url="https://api.pagerduty.com",
         transport=fake.sync_transport(),
@@ -209,3 +240,33 @@ def test_the_documents_own_oncall_and_user_examples_validate(
         concrete = path.replace("{id}", "P1")
         assert document.check_response(method.upper(), concrete, 200,
                                        json.dumps(example).encode()) == []  # fmt: skip
+
+
+@needs_document
+def test_a_lenient_fake_creates_an_incident_without_a_type_as_pagerduty_does(
+    clock: FakeClock, world: World
+) -> None:
+    fake = FakePagerDuty(clock=clock.monotonic, now=clock.now)
+    fake.add_user("Bot", "bot@example.com")
+    service = fake.add_service("Payments", fake.add_escalation_policy("Ops"))
+    with httpx.Client(
+        base_url="https://api.pagerduty.com",
+        transport=fake.sync_transport(),
+        headers={**WRITE_HEADERS, "Authorization": "Token token=test-api-key",
+                 "From": "bot@example.com"},
+    ) as raw:  # fmt: skip
+        service_ref = {"id": service.id, "type": "service_reference"}
+        go_create = {"incident": {"title": "t", "service": service_ref}}
+        assert raw.post("/incidents", json=go_create).status_code == 201
+    assert [v.message for v in fake.violations] == [
+        "POST /incidents (createIncident): request body $.incident: 'type' is a required property"
+    ]
+    fake.strict = True
+    assert fake.strict
+
+
+def test_every_known_defect_of_the_document_says_what_and_why() -> None:
+    assert len(DEFECTS) == 2
+    for what, why in DEFECTS:
+        assert what
+        assert "PagerDuty" in why
