@@ -32,6 +32,7 @@ from teleport_pd_cli.policy import (
     ApprovalCheck,
     Approve,
     ConsiderApproval,
+    EnsureIncident,
     PolicySettings,
     Skip,
     Step,
@@ -457,6 +458,9 @@ async def _explain(
         plugin_user=plugin_user,
         route=routing.route,
     )
+    if any(isinstance(s, EnsureIncident) and s.unless_approved for s in steps):
+        held = "page_when_approved = false: tpd opens the incident only if it does not approve"
+        routed_note = f"{routed_note}; {held}" if routed_note else held
     step = _approval_step(steps) or precheck_approval(request, settings, plugin_user=plugin_user)
     decision: Approve | Skip
     if isinstance(step, ConsiderApproval):

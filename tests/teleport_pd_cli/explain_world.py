@@ -43,17 +43,35 @@ class World:
     directory: Path
     #: Extra config text for the case (e.g. `[pagerduty.auto_approval]` limits).
     extra: str = ""
+    #: Authenticate to PagerDuty as this Scoped OAuth app's secret instead of the API key.
+    oauth_secret: str | None = None
 
     def config(self) -> Path:
-        return write_config(
-            self.directory,
-            addr=self.auth.address,
-            identity=self.identity,
-            endpoint=self.url,
-            api_key=API_KEY,
-            user_email=BOT_EMAIL,
-            extra=self.extra,
+        if self.oauth_secret is None:
+            return write_config(
+                self.directory,
+                addr=self.auth.address,
+                identity=self.identity,
+                endpoint=self.url,
+                api_key=API_KEY,
+                user_email=BOT_EMAIL,
+                extra=self.extra,
+            )
+        path = self.directory / "teleport-pagerduty.toml"
+        path.write_text(
+            f'[teleport]\naddr = "{self.auth.address}"\nidentity = "{self.identity}"\n'
+            f'[pagerduty]\nuser_email = "{BOT_EMAIL}"\napi_endpoint = "{self.url}"\n'
+            f'oauth_client_id = "tpd"\noauth_client_secret = "{self.oauth_secret}"\n'
+            f'account_subdomain = "tpd-fake"\noauth_token_url = "{self.url}/oauth/token"\n'
+            f"{self.extra}",
+            encoding="utf-8",
         )
+        return path
+
+    def use_oauth(self, secret: str) -> None:
+        """Register a Scoped OAuth app in the fake and let the config use it."""
+        self.pd.add_oauth_client("tpd", secret)
+        self.oauth_secret = secret
 
     def on_call(
         self, name: str, email: str, policy: str = "escalation_policy-1", *, level: int = 1
@@ -79,7 +97,7 @@ class World:
 @contextlib.contextmanager
 def make_world(directory: Path) -> Iterator[World]:
     """A fresh world: both fakes running and seeded, and the plugin's identity file."""
-    pd = FakePagerDuty(api_key=API_KEY)
+    pd = FakePagerDuty(strict=True, api_key=API_KEY)
     _, policies = seed_pagerduty(pd)
     with FakeAuthServer().run_in_thread() as auth, pd.serve_in_thread() as url:
         seed_teleport(auth)

@@ -454,3 +454,21 @@ def test_explain_exits_2_when_pagerduty_refuses_the_key(tmp_path: Path, url: str
     assert document["verdict"] is None
     assert (document["email"], document["service_names"]) == ("alice@example.com", [CRITICAL])
     assert "refused the API key (401 Unauthorized)" in document["error"]
+
+
+def test_explain_works_with_scoped_oauth_credentials(
+    fake: FakePagerDuty, url: str, tmp_path: Path
+) -> None:
+    secret = "oncall-oauth-s3cret-7"
+    fake.add_oauth_client("tpd-oncall", secret)
+    config = tmp_path / "oauth.toml"
+    config.write_text(
+        f'[pagerduty]\nuser_email = "bot@example.com"\napi_endpoint = "{url}"\n'
+        f'oauth_client_id = "tpd-oncall"\noauth_client_secret = "{secret}"\n'
+        f'account_subdomain = "tpd-fake"\noauth_token_url = "{url}/oauth/token"\n',
+        encoding="utf-8",
+    )
+    result, document = explained(config, "alice@example.com", CRITICAL)
+    assert result.exit_code == 0, result.output
+    assert document["verdict"]["approve"] is True
+    assert secret not in result.output

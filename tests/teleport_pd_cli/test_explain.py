@@ -300,6 +300,17 @@ def test_a_route_to_a_service_pagerduty_does_not_have_says_so(world: World) -> N
     assert explain_json(world, request.id)["routing"]["pagerduty_service"] is None
 
 
+@pytest.mark.parametrize("paging", ["true", "false"])
+def test_explain_says_when_the_page_waits_for_the_approval(world: World, paging: str) -> None:
+    world.extra = f"[pagerduty.auto_approval]\npage_when_approved = {paging}\n"
+    request = CASES["unannotated-service"].setup(world)
+    document = explain_json(world, request.id)
+    note = document["routing"]["note"] or ""
+    waits = "tpd opens the incident only if it does not approve" in note
+    assert waits is (paging == "false")
+    assert document["verdict"]["failed_check"] == "on_call"
+
+
 def test_a_request_without_annotations_is_not_paged_nor_approved(world: World) -> None:
     world.on_call("Test User", REQUESTER_OSS)
     request = world.auth.create_request(REQUESTER_OSS, ["editor"], system_annotations={})
@@ -393,6 +404,34 @@ def test_json_is_a_stable_versioned_document(world: World) -> None:
         "deciding_role",
         "where",
     }
+
+
+# -- credentials --------------------------------------------------------------------------------
+
+OAUTH_SECRET = "explain-oauth-s3cret-41"
+
+
+@pytest.mark.parametrize("name", ["approved", "near-miss-email"])
+def test_explain_works_with_scoped_oauth_credentials(world: World, name: str) -> None:
+    world.use_oauth(OAUTH_SECRET)
+    case = CASES[name]
+    request = case.setup(world)
+    result = world.explain(request.id)
+    assert result.exit_code == (0 if case.failed_check is None else 1), result.output
+    assert result.output.rstrip().endswith(case.reason)
+    assert OAUTH_SECRET not in result.output
+    assert world.pd.requests_to("POST", "/oauth/token")
+    assert {r.method for r in world.pd.requests} == {"GET", "POST"}  # the token, and reads
+
+
+def test_a_refused_oauth_secret_exits_2(world: World) -> None:
+    world.use_oauth(OAUTH_SECRET)
+    world.oauth_secret = "not-the-secret"
+    request = CASES["approved"].setup(world)
+    result = world.explain(request.id)
+    assert result.exit_code == 2
+    assert "PagerDuty did not issue an OAuth token" in result.output
+    assert "not-the-secret" not in result.output
 
 
 # -- questions that cannot be answered: exit 2 ------------------------------------------------

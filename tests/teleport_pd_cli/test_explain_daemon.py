@@ -49,11 +49,21 @@ async def explain_then_run(world: World, request_id: str) -> RequestExplanation:
     return explanation
 
 
+def page_when_approved(extra: str, value: str) -> str:
+    """`extra` (a case's config text, which ends with the `[pagerduty.auto_approval]` table if
+    it has one) with `page_when_approved = value` in that table."""
+    if "[pagerduty.auto_approval]" not in extra:
+        extra += "[pagerduty.auto_approval]\n"
+    return f"{extra}page_when_approved = {value}\n"
+
+
+@pytest.mark.parametrize("paging", ["true", "false"])
 @pytest.mark.parametrize("name", list(CASES))
 async def test_the_daemon_does_what_explain_said(
-    world: World, name: str, caplog: pytest.LogCaptureFixture
+    world: World, name: str, paging: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     request = CASES[name].setup(world)
+    world.extra = page_when_approved(world.extra, paging)
 
     with caplog.at_level(logging.DEBUG, logger="teleport_pd_cli.daemon"):
         explanation = await explain_then_run(world, request.id)
@@ -70,6 +80,7 @@ async def test_the_daemon_does_what_explain_said(
         assert after.state is RequestState.APPROVED
         assert len(plugin_reviews) == 1
         assert "Successfully submitted a request approval" in caplog.text
+        assert len(world.pd.incidents) == (1 if paging == "true" else 0)
         return
     assert plugin_reviews == []
     assert after.state is request.state
