@@ -6,6 +6,7 @@
     ├── StartupError          `tpd run` cannot start; the message says what to fix
     ├── StartupAborted        a stop came (or the start-up deadline passed) before it was ready
     ├── OnCallError           `tpd check-oncall` cannot answer its question
+    ├── ExplainError          `tpd explain` cannot answer its question
     └── DemoFailed            a step of `tpd demo` did not happen as expected
 
 The libraries raise their own trees (`teleport_access.TeleportError`,
@@ -64,6 +65,11 @@ class StartupAborted(TpdError):
 
 class OnCallError(TpdError):
     """The on-call question cannot be answered: the message is one line naming the problem."""
+
+
+class ExplainError(TpdError):
+    """`tpd explain` cannot answer: the request does not exist, Teleport or PagerDuty refused
+    the credentials or cannot be reached. The message names the problem."""
 
 
 class DemoFailed(TpdError):

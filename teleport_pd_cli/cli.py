@@ -27,6 +27,9 @@ from teleport_pd_cli._version import __version__
 if TYPE_CHECKING:
     from teleport_access.where import Context
     from teleport_pd_cli.config import Config
+    from teleport_pd_cli.tools.explain import OnCallExplanation, RequestExplanation
+
+    Explanation = OnCallExplanation | RequestExplanation
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -358,7 +361,15 @@ def where_check(
 @click.argument("services", metavar="SERVICE [SERVICE...]", nargs=-1, required=True)
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document instead of text.")
-def check_oncall(email: str, services: tuple[str, ...], config_path: str, as_json: bool) -> None:
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show each PagerDuty check of the auto-approval with its evidence (the user or the "
+    "near misses, services, on-call entries, levels). Exit status: 0 approvable, 1 not.",
+)
+def check_oncall(
+    email: str, services: tuple[str, ...], config_path: str, as_json: bool, explain: bool
+) -> None:
     """Is EMAIL on call now for any of the PagerDuty SERVICEs?
 
     Asks PagerDuty what the plugin asks before it auto-approves a request, with the config's
@@ -369,10 +380,14 @@ def check_oncall(email: str, services: tuple[str, ...], config_path: str, as_jso
     import asyncio
 
     from teleport_pd_cli._exceptions import TpdError
+    from teleport_pd_cli.tools import explain as explained
     from teleport_pd_cli.tools import oncall
 
     def fail(message: str) -> None:
-        if as_json:
+        if as_json and explain:
+            document = explained.error_json(message, email=email, service_names=list(services))
+            click.echo(json.dumps(document, indent=2))
+        elif as_json:
             click.echo(json.dumps(oncall.error_json(email, message), indent=2))
         raise InputError(message)
 
@@ -383,6 +398,14 @@ def check_oncall(email: str, services: tuple[str, ...], config_path: str, as_jso
         return
     for warning in warnings:
         click.echo(f"Warning: {warning}", err=True)
+    if explain:
+        try:
+            explanation = asyncio.run(explained.explain_oncall(settings, email, services))
+        except TpdError as exc:
+            fail(str(exc))
+            return
+        _print_explanation(explanation, as_json=as_json)
+        return
     try:
         answer = asyncio.run(oncall.check_oncall(settings, email, services))
     except TpdError as exc:
@@ -394,6 +417,47 @@ def check_oncall(email: str, services: tuple[str, ...], config_path: str, as_jso
         for line in answer.lines():
             click.echo(line)
     click.get_current_context().exit(0 if answer.on_call else 1)
+
+
+def _print_explanation(explanation: Explanation, *, as_json: bool) -> None:
+    """Print an explanation as text or JSON and exit with its status."""
+    if as_json:
+        click.echo(json.dumps(explanation.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(explanation.lines()))
+    click.get_current_context().exit(explanation.exit_code)
+
+
+# -- explain --------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("request_id")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document instead of text.")
+def explain(request_id: str, config_path: str, as_json: bool) -> None:
+    """Explain what tpd would do now about the access request REQUEST_ID, step by step.
+
+    Shows the request, its route (Access Monitoring Rules or annotation) and PagerDuty service,
+    what tpd already did (plugin data, incident status), and every check of the auto-approval
+    in the daemon's order with its evidence, then the verdict. Reads, never writes. Exit
+    status: 0 the request would be approved now, 1 it would not, 2 the question cannot be
+    answered (no such request, refused credentials, PagerDuty unreachable, bad config).
+    """
+    import asyncio
+
+    from teleport_pd_cli._exceptions import TpdError
+    from teleport_pd_cli.tools import explain as tool
+
+    try:
+        config = load_config_reporting(config_path)
+        explanation = asyncio.run(tool.explain_request(config, request_id))
+    except TpdError as exc:
+        if as_json:
+            document = tool.error_json(str(exc), request_id=request_id)
+            click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        raise InputError(str(exc)) from None
+    _print_explanation(explanation, as_json=as_json)
 
 
 # -- doctor ---------------------------------------------------------------------------------------

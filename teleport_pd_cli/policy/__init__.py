@@ -39,11 +39,17 @@ when it has an incident and no resolution; `[pagerduty.auto_approval]` limits ap
 from teleport_pd_cli._email import is_exact_email, same_email
 from teleport_pd_cli.policy._annotations import approval_service_names, notify_service_name
 from teleport_pd_cli.policy._approval import (
+    APPROVAL_CHECKS,
+    ApprovalCheck,
     Approve,
     OnCall,
+    PagerDutyFacts,
     PagerDutyService,
     PagerDutyUser,
+    approval_checks,
     decide_approval,
+    first_failure,
+    oncall_checks,
     precheck_approval,
 )
 from teleport_pd_cli.policy._freshness import REMEMBERED, RequestStates
@@ -109,11 +115,13 @@ from teleport_pd_cli.policy._transitions import (
 from teleport_pd_cli.policy.plugindata import PagerDutyData, ResolutionTag
 
 __all__ = [
+    "APPROVAL_CHECKS",
     "INCIDENT_KEY_PREFIX",
     "REMEMBERED",
     "RESOLUTION_BY_STATE",
     "TOO_MANY_RECIPIENTS",
     "AdoptIncident",
+    "ApprovalCheck",
     "Approve",
     "CompiledRule",
     "ConsiderApproval",
@@ -123,6 +131,7 @@ __all__ = [
     "MissingNotes",
     "OnCall",
     "PagerDutyData",
+    "PagerDutyFacts",
     "PagerDutyService",
     "PagerDutyUser",
     "PolicySettings",
@@ -140,6 +149,7 @@ __all__ = [
     "RuleVerdict",
     "Skip",
     "Step",
+    "approval_checks",
     "approval_reason",
     "approval_service_names",
     "choose_incident",
@@ -149,6 +159,7 @@ __all__ = [
     "compile_rule",
     "decide_approval",
     "evaluate_rules",
+    "first_failure",
     "format_rfc822",
     "incident_body",
     "incident_key",
@@ -160,6 +171,7 @@ __all__ = [
     "note_key",
     "note_repairs",
     "notify_service_name",
+    "oncall_checks",
     "plan",
     "precheck_approval",
     "record_incident",

@@ -35,6 +35,7 @@ from teleport_pd_cli.config import (
     load_config,
     read_config_document,
 )
+from teleport_pd_cli.tools.evidence import reference_json, rota_text, time_json
 
 if TYPE_CHECKING:
     from pagerduty_client import AsyncPagerDutyClient, OnCallMatch, Reference, Service, User
@@ -45,6 +46,7 @@ __all__ = [
     "OnCallEntry",
     "OnCallError",
     "check_oncall",
+    "describe_failure",
     "error_json",
     "load_pagerduty_settings",
 ]
@@ -93,18 +95,8 @@ def _load_pagerduty_only(
 # -- the answer -----------------------------------------------------------------------------------
 
 
-def _reference_json(reference: Reference | None) -> dict[str, Any] | None:
-    if reference is None:
-        return None
-    return {"id": reference.id, "name": reference.summary or ""}
-
-
 def _policy_name(service: Service) -> str:
     return service.escalation_policy.summary or service.escalation_policy.id
-
-
-def _time_json(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 @attrs.frozen(kw_only=True)
@@ -135,11 +127,7 @@ class OnCallEntry:
     def describe(self) -> str:
         policy = self.escalation_policy.summary or self.escalation_policy.id
         text = f'{self.service.name}: escalation policy "{policy}", level {self.level}'
-        if self.schedule is not None:
-            text += f', schedule "{self.schedule.summary or self.schedule.id}"'
-        else:
-            text += ", targeted directly"
-        text += f", until {_time_json(self.end)}" if self.end else ", with no end"
+        text += rota_text(self.schedule, self.end)
         if not self.approvable:
             text += " (above max_escalation_level: tpd would not auto-approve)"
         return text
@@ -147,11 +135,11 @@ class OnCallEntry:
     def to_json(self) -> dict[str, Any]:
         return {
             "service": {"id": self.service.id, "name": self.service.name},
-            "escalation_policy": _reference_json(self.escalation_policy),
+            "escalation_policy": reference_json(self.escalation_policy),
             "escalation_level": self.level,
-            "schedule": _reference_json(self.schedule),
-            "start": _time_json(self.start),
-            "end": _time_json(self.end),
+            "schedule": reference_json(self.schedule),
+            "start": time_json(self.start),
+            "end": time_json(self.end),
             "auto_approval_allowed": self.approvable,
         }
 
@@ -198,7 +186,7 @@ class OnCallAnswer:
                 {
                     "id": service.id,
                     "name": service.name,
-                    "escalation_policy": _reference_json(service.escalation_policy),
+                    "escalation_policy": reference_json(service.escalation_policy),
                 }
                 for service in self.services
             ],
@@ -270,7 +258,7 @@ async def _check(
         ):
             raise OnCallError(await _no_such_user(pd, email))
     except PagerDutyError as exc:
-        raise OnCallError(_describe_failure(exc, settings)) from None
+        raise OnCallError(describe_failure(exc, settings)) from None
     if check.missing_services:
         missing = ", ".join(repr(name) for name in check.missing_services)
         noun = "service is" if len(check.missing_services) == 1 else "services are"
@@ -309,7 +297,8 @@ async def _no_such_user(pd: AsyncPagerDutyClient, email: str) -> str:
     return message
 
 
-def _describe_failure(exc: Exception, settings: PagerDutySettings) -> str:
+def describe_failure(exc: Exception, settings: PagerDutySettings) -> str:
+    """One line saying why PagerDuty could not answer (refused credentials, unreachable, ...)."""
     from pagerduty_client import Forbidden, OAuthError, TransportError, Unauthorized
 
     endpoint = settings.api_endpoint

@@ -232,12 +232,20 @@ class RoutingExplanation:
     route: Route
     #: Why the requester's traits are absent, when a rule reads them and they could not be read.
     traits_note: str = ""
+    #: Why no rule was read, when the rules could not be listed (`rules_optional`).
+    rules_note: str = ""
 
     def lines(self) -> Iterator[str]:
         request = self.request
         yield f"request {request.id}: {request.user} asks for {', '.join(request.roles)}"
         yield f"  state {request.state.name}, created {request.created or 'unknown'}"
-        if not self.rules:
+        yield from self.routing_lines()
+
+    def routing_lines(self) -> Iterator[str]:
+        """The rules and the route, without the request."""
+        if self.rules_note:
+            yield f"note: {self.rules_note}"
+        elif not self.rules:
             yield "no Access Monitoring Rule applies (notification pagerduty, access_request)"
         for item in self.rules:
             yield f"rule {item.rule.name}: {item.verdict.value}"
@@ -257,18 +265,38 @@ class RoutingExplanation:
 
 
 async def explain_routing(
-    client: AuthClient, request_id: str, *, notify_annotation: str
+    client: AuthClient, request_id: str, *, notify_annotation: str, rules_optional: bool = False
 ) -> RoutingExplanation:
-    """Explain the route of the live request `request_id` (see the module docstring)."""
-    from teleport_access import AccessDenied, AccessMonitoringRuleFilter, TeleportError
+    """Explain the route of the live request `request_id` (see the module docstring).
+
+    With `rules_optional`, rules the plugin may not list (or a Teleport without them) count as
+    none, as in the daemon, and `rules_note` says so; otherwise that error propagates.
+    """
+    from teleport_access import (
+        AccessDenied,
+        AccessMonitoringRuleFilter,
+        NotImplementedByServer,
+        TeleportError,
+    )
 
     request = await client.get_access_request(request_id)
     rule_filter = AccessMonitoringRuleFilter(
         subjects=(ACCESS_REQUEST_SUBJECT,), notification_name=PAGERDUTY_NOTIFICATION
     )
+    rules_note = ""
+    try:
+        listed = await client.list_access_monitoring_rules(rule_filter)
+    except (AccessDenied, NotImplementedByServer) as exc:
+        if not rules_optional:
+            raise
+        listed = []
+        rules_note = (
+            f"the Access Monitoring Rules cannot be listed ({exc}); tpd routes by the "
+            "request annotation"
+        )
     compiled = [
         compile_rule(rule)
-        for rule in await client.list_access_monitoring_rules(rule_filter)
+        for rule in listed
         if rule.is_for(ACCESS_REQUEST_SUBJECT, PAGERDUTY_NOTIFICATION)
     ]
     traits: Mapping[str, Sequence[str]] = {}
@@ -301,7 +329,9 @@ async def explain_routing(
         for rule in sorted(compiled, key=lambda r: r.name)
     )
     route = route_notification(request, evaluation.matches, notify_annotation)
-    return RoutingExplanation(request=request, rules=items, route=route, traits_note=traits_note)
+    return RoutingExplanation(
+        request=request, rules=items, route=route, traits_note=traits_note, rules_note=rules_note
+    )
 
 
 def rows_json(rows: Sequence[RuleRow]) -> str:

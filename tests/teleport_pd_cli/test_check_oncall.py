@@ -9,12 +9,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from pagerduty_client.testing import FakePagerDuty
 from teleport_pd_cli.cli import cli
+from teleport_pd_cli.tools.explain import JSON_VERSION as EXPLAIN_JSON_VERSION
 from teleport_pd_cli.tools.oncall import JSON_VERSION, load_pagerduty_settings
 
 API_KEY = "u+oncall-secret-key-7f3a9c"
@@ -322,3 +324,151 @@ def test_a_forbidden_api_key_exits_2(fake: FakePagerDuty, config: Path) -> None:
     result = run(config, "alice@example.com", CRITICAL)
     assert result.exit_code == 2
     assert "(403 Forbidden)" in one_error_line(result)
+
+
+# -- --explain: the PagerDuty checks of the approval, with their evidence ----------------------
+
+
+def explained(config: Path, *args: str) -> tuple[Result, dict[str, Any]]:
+    """The text answer and the JSON document of `check-oncall --explain` (same exit code)."""
+    text = run(config, *args, "--explain")
+    document = run(config, *args, "--explain", "--json")
+    assert document.exit_code == text.exit_code, document.output
+    parsed: dict[str, Any] = json.loads(document.stdout)
+    return text, parsed
+
+
+def statuses(document: dict[str, Any]) -> dict[str, str]:
+    return {check["name"]: check["status"] for check in document["checks"]}
+
+
+def test_explain_of_an_approvable_user_passes_every_check_and_exits_0(config: Path) -> None:
+    result, document = explained(config, "alice@example.com", CRITICAL)
+    assert result.exit_code == 0, result.output
+    assert set(statuses(document).values()) == {"passed"}
+    assert 'level 1 in escalation policy "Critical escalation", schedule "Critical primary"' in (
+        result.output
+    )
+    assert result.output.rstrip().endswith(
+        "Verdict: would approve now: alice@example.com is on call in My Critical Service"
+    )
+
+
+def test_explain_json_is_a_stable_versioned_document(config: Path) -> None:
+    _, document = explained(config, "alice@example.com", CRITICAL)
+    assert set(document) == {
+        "version",
+        "email",
+        "service_names",
+        "checks",
+        "pagerduty",
+        "max_escalation_level",
+        "verdict",
+        "error",
+    }
+    assert document["version"] == EXPLAIN_JSON_VERSION
+    assert [check["name"] for check in document["checks"]] == [
+        "requester_email",
+        "pagerduty_user",
+        "services",
+        "on_call",
+        "escalation_level",
+    ]
+    assert document["verdict"]["approve"] is True
+    (entry,) = document["pagerduty"]["on_calls"]
+    assert entry["schedule"]["name"] == "Critical primary"
+    assert entry["counted"] is True
+
+
+def test_explain_lists_near_misses_instead_of_failing_with_exit_2(config: Path) -> None:
+    result, document = explained(config, "alice@example.co", CRITICAL)
+    assert result.exit_code == 1
+    assert "alice@example.com (Alice On-Call, " in result.output
+    assert document["verdict"] == {
+        "approve": False,
+        "failed_check": "pagerduty_user",
+        "reason": "email is not found",
+    }
+    (miss,) = document["pagerduty"]["near_misses"]
+    assert (miss["email"], miss["why"]) == (
+        "alice@example.com",
+        "a different address that contains the requester's email",
+    )
+
+
+def test_explain_names_a_unicode_look_alike(config: Path) -> None:
+    result, document = explained(config, "\u212aate@example.com", CRITICAL)
+    assert result.exit_code == 1
+    (miss,) = document["pagerduty"]["near_misses"]
+    assert miss["email"] == "kate@example.com"
+    assert "U+212A KELVIN SIGN" in miss["why"]
+
+
+def test_explain_of_an_address_that_is_not_an_email_does_not_ask_pagerduty(
+    fake: FakePagerDuty, config: Path
+) -> None:
+    fake.clear_requests()
+    result, document = explained(config, "alice", CRITICAL)
+    assert result.exit_code == 1
+    assert document["verdict"]["failed_check"] == "requester_email"
+    assert fake.requests == []
+
+
+def test_explain_of_a_tier_above_the_limit_fails_the_level_check(tmp_path: Path, url: str) -> None:
+    config = write_config(
+        tmp_path, url, extra="[pagerduty.auto_approval]\nmax_escalation_level = 1\n"
+    )
+    result, document = explained(config, "bob@example.com", CRITICAL)
+    assert result.exit_code == 1
+    assert statuses(document)["on_call"] == "passed"
+    assert document["verdict"]["reason"] == (
+        "user is on call only at escalation level(s) 2, above max_escalation_level 1"
+    )
+
+
+def test_explain_of_a_user_on_call_elsewhere_shows_the_other_policy(config: Path) -> None:
+    result, document = explained(config, "bob@example.com", NOTIFICATIONS)
+    assert result.exit_code == 0  # bob is level 1 of the notifications policy
+    result, document = explained(config, "alice@example.com", NOTIFICATIONS)
+    assert result.exit_code == 1
+    assert document["verdict"]["failed_check"] == "on_call"
+    assert "(not a policy of the annotated services)" in result.output
+    assert [e["escalation_policy"]["name"] for e in document["pagerduty"]["elsewhere"]] == [
+        "Critical escalation"
+    ]
+
+
+def test_explain_of_unknown_services_fails_the_services_check(config: Path) -> None:
+    result, document = explained(config, "alice@example.com", "Nope")
+    assert result.exit_code == 1
+    assert "Nope: no PagerDuty service has this name" in result.output
+    assert document["pagerduty"]["missing_services"] == ["Nope"]
+    assert document["verdict"]["reason"] == "Failed to find any service"
+
+
+def test_explain_exits_2_when_pagerduty_refuses_the_key(tmp_path: Path, url: str) -> None:
+    config = write_config(tmp_path, url, api_key="u+wrong-key-0123456789")
+    result = run(config, "alice@example.com", CRITICAL, "--explain", "--json")
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    assert document["verdict"] is None
+    assert (document["email"], document["service_names"]) == ("alice@example.com", [CRITICAL])
+    assert "refused the API key (401 Unauthorized)" in document["error"]
+
+
+def test_explain_works_with_scoped_oauth_credentials(
+    fake: FakePagerDuty, url: str, tmp_path: Path
+) -> None:
+    secret = "oncall-oauth-s3cret-7"
+    fake.add_oauth_client("tpd-oncall", secret)
+    config = tmp_path / "oauth.toml"
+    config.write_text(
+        f'[pagerduty]\nuser_email = "bot@example.com"\napi_endpoint = "{url}"\n'
+        f'oauth_client_id = "tpd-oncall"\noauth_client_secret = "{secret}"\n'
+        f'account_subdomain = "tpd-fake"\noauth_token_url = "{url}/oauth/token"\n',
+        encoding="utf-8",
+    )
+    result, document = explained(config, "alice@example.com", CRITICAL)
+    assert result.exit_code == 0, result.output
+    assert document["verdict"]["approve"] is True
+    assert secret not in result.output
