@@ -74,6 +74,7 @@ from teleport_access import (
 )
 from teleport_pd_cli import policy
 from teleport_pd_cli._logfields import FieldsAdapter, bind
+from teleport_pd_cli.daemon.approval_facts import pagerduty_facts, review_permission
 from teleport_pd_cli.daemon.events import (
     ApprovalOutcome,
     IncidentCreated,
@@ -87,7 +88,7 @@ from teleport_pd_cli.policy.plugindata import PLUGIN_NAME, PagerDutyData, decode
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from pagerduty_client import AsyncPagerDutyClient, Incident
+    from pagerduty_client import AsyncPagerDutyClient, Incident, OnCall
     from teleport_access import AuthClient
     from teleport_pd_cli.daemon._lookups import Lookups
     from teleport_pd_cli.daemon._rules import RuleCache
@@ -700,37 +701,20 @@ class Processor:
                 task.cancel()
             await asyncio.gather(user_lookup, *service_lookups, return_exceptions=True)
             raise
-        services = [
-            policy.PagerDutyService(
-                id=service.id,
-                name=service.name,
-                escalation_policy_id=service.escalation_policy.id,
-            )
-            for service in found
-            if service is not None
-        ]
-        pd_user = None
-        on_calls: list[policy.OnCall] = []
+        entries: list[OnCall] = []
         if user is not None:
             run.log = run.log.bind(pd_user_email=user.email, pd_user_name=user.name)
-            pd_user = policy.PagerDutyUser(id=user.id, name=user.name, email=user.email)
-            policies = sorted({s.escalation_policy_id for s in services if s.escalation_policy_id})
+            policies = sorted(
+                {s.escalation_policy.id for s in found if s is not None and s.escalation_policy.id}
+            )
             if policies:
                 entries = await self._pd.on_call(user.id, policies)
-                on_calls = [
-                    policy.OnCall(
-                        user_id=entry.user.id,
-                        escalation_policy_id=entry.escalation_policy.id,
-                        escalation_level=entry.escalation_level,
-                        user_type=entry.user.type,
-                    )
-                    for entry in entries
-                ]
+        facts = pagerduty_facts(user, found, entries)
         return policy.decide_approval(
             request,
-            pd_user=pd_user,
-            services=services,
-            on_calls=on_calls,
+            pd_user=facts.user,
+            services=facts.services,
+            on_calls=facts.on_calls,
             settings=self.settings,
             plugin_user=self.plugin_user,
         )
@@ -772,34 +756,29 @@ class Processor:
 
     async def _explain_review_permission(self, request: AccessRequest, log: FieldsAdapter) -> None:
         """Log why Teleport will refuse the plugin's review, when it will (never raises)."""
-        from teleport_access.where import WhereError, can_review
-
         if not self._plugin_roles:
             return
-        try:
-            roles = [await self._lookups.role(name) for name in self._plugin_roles]
-        except TeleportError as exc:
+        permission = await review_permission(
+            request,
+            plugin_user=self.plugin_user,
+            plugin_roles=self._plugin_roles,
+            get_role=self._lookups.role,
+            get_user=self._lookups.teleport_user,
+        )
+        if permission.roles_error:
             if not self._precheck_unavailable_logged:
                 self._precheck_unavailable_logged = True
                 log.info(
                     "Cannot read the plugin's roles to pre-check its reviews (%s); Teleport "
                     "will decide alone",
-                    exc,
+                    permission.roles_error,
                 )
-            return
-        known = [role for role in roles if role is not None]
-        try:
-            me = await self._lookups.teleport_user(self.plugin_user)
-        except TeleportError:
-            me = None
-        traits = me.traits if me is not None else {}
-        try:
-            decision = can_review(known, traits, self.plugin_user, request)
-        except WhereError as exc:
-            log.warning("Cannot evaluate the plugin's review_requests.where: %s", exc)
-            return
-        if not decision.allowed:
-            log.warning("Teleport will likely refuse the approval: %s", decision.reason)
+        elif permission.where_error:
+            log.warning(
+                "Cannot evaluate the plugin's review_requests.where: %s", permission.where_error
+            )
+        elif permission.decision is not None and not permission.decision.allowed:
+            log.warning("Teleport will likely refuse the approval: %s", permission.decision.reason)
 
 
 def _release_notes(

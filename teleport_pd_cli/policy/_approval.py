@@ -11,7 +11,7 @@ same whether the checks run to the end or stop at it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import attrs
 
@@ -85,6 +85,16 @@ class OnCall:
     @property
     def names_a_user(self) -> bool:
         return self.user_type.startswith("user")
+
+    def counts_for(self, user_id: str, escalation_policy_ids: Collection[str]) -> bool:
+        """Whether this entry can approve `user_id`: it names that user (not a schedule
+        placeholder) in one of the escalation policies (those of the services found). The
+        tier limit is a check of its own."""
+        return (
+            self.names_a_user
+            and self.user_id == user_id
+            and self.escalation_policy_id in escalation_policy_ids
+        )
 
 
 def _services(value: Iterable[PagerDutyService]) -> tuple[PagerDutyService, ...]:
@@ -266,13 +276,7 @@ def _pagerduty_checks(
         checks.append(_not_made("escalation_level", "needs an on-call entry"))
         return checks, None
     policies = {service.escalation_policy_id for service in relevant}
-    mine = [
-        entry
-        for entry in facts.on_calls
-        if entry.names_a_user
-        and entry.user_id == user.id
-        and entry.escalation_policy_id in policies
-    ]
+    mine = [entry for entry in facts.on_calls if entry.counts_for(user.id, policies)]
     if not mine:
         checks.append(_failed("on_call", "user is not on call"))
         checks.append(_not_made("escalation_level", "needs an on-call entry"))

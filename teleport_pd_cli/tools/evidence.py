@@ -3,14 +3,14 @@
 
 * `gather_approval_evidence(pd, email, service_names)`: the PagerDuty facts the daemon asks for
   before it approves (the same client calls: the user by exact email, each service by name, the
-  user's on-call entries in those services' escalation policies), converted once into the
-  policy's `PagerDutyFacts`; plus what explains a refusal and that the daemon does not need:
-  when no user has the email, the users PagerDuty's fuzzy search returned instead and why each
-  is not the requester (`near_miss_reason`), and the user's on-call entries in other escalation
-  policies.
+  user's on-call entries in those services' escalation policies), converted into the policy's
+  `PagerDutyFacts` by the daemon's own conversion (`daemon.approval_facts`); plus what explains
+  a refusal and that the daemon does not need: when no user has the email, the users
+  PagerDuty's fuzzy search returned instead and why each is not the requester
+  (`near_miss_reason`), and the user's on-call entries in other escalation policies.
 * `gather_review_permission(auth, request)`: whether the plugin's own roles let it review the
-  request (`teleport_access.where.can_review`), from the roles in its certificate and its
-  user's traits, as the daemon's pre-check reads them.
+  request: the daemon's pre-check (`daemon.approval_facts.review_permission`), reading
+  Teleport directly instead of through the daemon's caches.
 
 Only reads: nothing here writes to PagerDuty or Teleport.
 """
@@ -19,20 +19,24 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from teleport_pd_cli._email import fold_email, is_exact_email
-from teleport_pd_cli.policy import OnCall as PolicyOnCall
-from teleport_pd_cli.policy import PagerDutyFacts, PagerDutyService, PagerDutyUser
+from teleport_pd_cli.daemon.approval_facts import (
+    ReviewPermission,
+    pagerduty_facts,
+    policy_on_call,
+    review_permission,
+)
+from teleport_pd_cli.policy import PagerDutyFacts
 
 if TYPE_CHECKING:
     from pagerduty_client import AsyncPagerDutyClient, OnCall, Reference, Service, User
-    from teleport_access import AccessRequest, AuthClient
-    from teleport_access.where import ReviewDecision
+    from teleport_access import AccessRequest, AuthClient, Role
 
 __all__ = [
     "NEAR_MISS_LIMIT",
@@ -160,40 +164,14 @@ class ApprovalEvidence:
         """The policy's view of the evidence (None when PagerDuty was not asked)."""
         if not self.asked:
             return None
-        user = self.user
-        return PagerDutyFacts(
-            user=None
-            if user is None
-            else PagerDutyUser(id=user.id, name=user.name, email=user.email),
-            services=[
-                PagerDutyService(
-                    id=service.id,
-                    name=service.name,
-                    escalation_policy_id=service.escalation_policy.id,
-                )
-                for service in self.services
-            ],
-            on_calls=[
-                PolicyOnCall(
-                    user_id=entry.user.id,
-                    escalation_policy_id=entry.escalation_policy.id,
-                    escalation_level=entry.escalation_level,
-                    user_type=entry.user.type,
-                )
-                for entry in self.on_calls
-            ],
-        )
+        return pagerduty_facts(self.user, self.services, self.on_calls)
 
     def counts(self, entry: OnCall) -> bool:
-        """Whether an entry of `on_calls` can approve at all: it names this user (not a
-        schedule placeholder) in the policy of a service found. The tier limit is apart."""
+        """Whether an entry of `on_calls` can approve at all (the policy's rule): it names this
+        user (not a schedule placeholder) in the policy of a service found. The tier limit is
+        apart."""
         policies = {service.escalation_policy.id for service in self.services}
-        return (
-            self.user is not None
-            and entry.user.type.startswith("user")
-            and entry.user.id == self.user.id
-            and entry.escalation_policy.id in policies
-        )
+        return self.user is not None and policy_on_call(entry).counts_for(self.user.id, policies)
 
     def to_json(self) -> dict[str, Any]:
         user = self.user
@@ -289,64 +267,23 @@ async def _near_misses(pd: AsyncPagerDutyClient, email: str) -> tuple[NearMiss, 
 # -- the plugin's permission to review ----------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
-class ReviewPermission:
-    """May the plugin's roles review the request (`can_review`)? `decision` is None when it
-    could not be worked out, and `problem` says why."""
-
-    plugin_user: str
-    plugin_roles: tuple[str, ...]
-    #: Roles of the certificate that do not exist (they grant nothing).
-    missing_roles: tuple[str, ...] = ()
-    traits: Mapping[str, Sequence[str]] = attrs.field(factory=dict)
-    decision: ReviewDecision | None = None
-    problem: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        decision = self.decision
-        return {
-            "plugin_user": self.plugin_user,
-            "plugin_roles": list(self.plugin_roles),
-            "missing_roles": list(self.missing_roles),
-            "allowed": None if decision is None else decision.allowed,
-            "reason": self.problem if decision is None else decision.reason,
-            "requested_role": None if decision is None else decision.role,
-            "deciding_role": None if decision is None else decision.group,
-            "where": None if decision is None else decision.where,
-        }
-
-
 async def gather_review_permission(
     auth: AuthClient, request: AccessRequest, *, plugin_user: str, plugin_roles: Sequence[str]
 ) -> ReviewPermission:
-    """Work out, as the daemon's pre-check does, whether Teleport lets the plugin review
-    `request`: the roles of its certificate, its user's traits (none when they cannot be
-    read), `can_review`. Never raises for Teleport's refusals; they become `problem`."""
-    from teleport_access import NotFound, TeleportError
-    from teleport_access.where import WhereError, can_review
+    """Work out, with the daemon's own check, whether Teleport lets the plugin review
+    `request`, reading its roles and user from Teleport (no caches)."""
+    from teleport_access import NotFound
 
-    permission = ReviewPermission(plugin_user=plugin_user, plugin_roles=tuple(plugin_roles))
-    if not plugin_roles:
-        return attrs.evolve(permission, problem="the plugin's certificate names no roles")
-    roles = []
-    missing = []
-    try:
-        for name in plugin_roles:
-            try:
-                roles.append(await auth.get_role(name))
-            except NotFound:
-                missing.append(name)
-    except TeleportError as exc:
-        return attrs.evolve(permission, problem=f"cannot read the plugin's roles: {exc}")
-    permission = attrs.evolve(permission, missing_roles=tuple(missing))
-    try:
-        traits = (await auth.get_user(plugin_user)).traits
-    except TeleportError:
-        traits = {}  # as the daemon: no traits when they cannot be read
-    try:
-        decision = can_review(roles, traits, plugin_user, request)
-    except WhereError as exc:
-        return attrs.evolve(
-            permission, traits=traits, problem=f"cannot evaluate review_requests.where: {exc}"
-        )
-    return attrs.evolve(permission, traits=traits, decision=decision)
+    async def get_role(name: str) -> Role | None:
+        try:
+            return await auth.get_role(name)
+        except NotFound:
+            return None
+
+    return await review_permission(
+        request,
+        plugin_user=plugin_user,
+        plugin_roles=plugin_roles,
+        get_role=get_role,
+        get_user=auth.get_user,
+    )
