@@ -3,13 +3,10 @@ table load without httpx (the application's config derives its OAuth scopes from
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 
 import pagerduty_client
-from tests.teleport_access.test_package_imports import modules_loaded_by
+from tests.lazy_imports import assert_lazy_table_is_complete, modules_loaded_by
 
 
 @pytest.mark.parametrize(
@@ -42,18 +39,4 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
 
 def test_the_type_checking_imports_and_the_lazy_table_name_the_same_things() -> None:
-    source = Path(pagerduty_client.__file__).read_text()
-    guarded = next(
-        node
-        for node in ast.parse(source).body
-        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
-    )
-    imported: dict[str, set[str]] = {}
-    for node in guarded.body:
-        assert isinstance(node, ast.ImportFrom)
-        assert node.module is not None
-        module = node.module.removeprefix("pagerduty_client.")
-        imported.setdefault(module, set()).update(alias.name for alias in node.names)
-    lazy = {module: set(names) for module, names in pagerduty_client._LAZY.items()}
-    assert imported == lazy
-    assert sorted(pagerduty_client._MODULE_OF) == sorted(pagerduty_client.__all__)
+    assert_lazy_table_is_complete(pagerduty_client)

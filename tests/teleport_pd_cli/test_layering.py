@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.teleport_access.test_package_imports import HEAVY, modules_loaded_by
+from tests.lazy_imports import HEAVY, modules_loaded_by
 
 
 @pytest.mark.parametrize(
